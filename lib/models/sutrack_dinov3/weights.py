@@ -53,3 +53,13 @@ def explain_failure(what: str, source: str, config_key: str, exc: BaseException)
     return WeightsUnavailableError(
         f"{what} weights unavailable ({config_key} = '{source}'): {case}.\nFix: {fix}.\nCause: {text}"
     )
+
+
+def load_convnext(source: str, arch: dict | None, overrides: dict):
+    """Minimal HF-only loader (hub id or folder); the weights engineer extends it to timm / Meta files."""
+    from transformers import DINOv3ConvNextModel
+
+    try:
+        return DINOv3ConvNextModel.from_pretrained(source, **overrides)
+    except Exception as exc:
+        raise explain_failure("DINOv3 ConvNeXt", source, "MODEL.ENCODER.PRETRAIN_TYPE", exc) from exc
