@@ -1,0 +1,29 @@
+"""Shared pytest setup: repo root on sys.path, no user local.yaml or hub access leaking into tests."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory, monkeypatch):
+    """Each test sees only the SUTRACK_* settings it sets itself, and writes outputs under a temp dir."""
+    for key in list(os.environ):
+        if key.startswith("SUTRACK_"):
+            monkeypatch.delenv(key)
+    base = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("SUTRACK_LOCAL", str(base / "no_local.yaml"))
+    monkeypatch.setenv("SUTRACK_SAVE_DIR", str(base / "output"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
