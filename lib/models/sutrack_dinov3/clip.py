@@ -56,7 +56,8 @@ class TextEncoder(nn.Module):
         clip.visual = None  # only the text tower is used
         self.clip = clip
         self.context_length = text_cfg.CONTEXT_LENGTH
-        clip_dim = clip.text_projection.shape[1] if clip.text_projection is not None else clip.token_embedding.weight.shape[1]
+        proj = clip.text_projection
+        clip_dim = proj.shape[1] if proj is not None else clip.token_embedding.weight.shape[1]
         self.proj = nn.Linear(clip_dim, out_dim)
         trunc_normal_(self.proj.weight, std=0.02)
         nn.init.zeros_(self.proj.bias)

@@ -98,7 +98,8 @@ class CornerHead(nn.Module):
         br, prob_br = self.soft_argmax(self.br(x))
         boxes = box_xyxy_to_cxcywh(torch.cat([tl, br], -1))
         score_map = (prob_tl * prob_br).sqrt()
-        return {"pred_boxes": boxes[:, None], "score_map": score_map / score_map.flatten(1).amax(-1)[:, None, None, None]}
+        score_map = score_map / score_map.flatten(1).amax(-1)[:, None, None, None]  # peak = 1
+        return {"pred_boxes": boxes[:, None], "score_map": score_map}
 
 
 class MLPHead(nn.Module):

@@ -48,7 +48,8 @@ def widen_stem(stem: nn.Conv2d, in_chans: int, mode: str) -> nn.Conv2d:
         return stem
     if in_chans % stem.in_channels:
         raise ValueError(f"cannot widen a {stem.in_channels}-channel stem to {in_chans} channels")
-    new = nn.Conv2d(in_chans, stem.out_channels, stem.kernel_size, stem.stride, stem.padding, bias=stem.bias is not None)
+    new = nn.Conv2d(in_chans, stem.out_channels, stem.kernel_size, stem.stride, stem.padding,
+                    bias=stem.bias is not None)
     repeats = in_chans // stem.in_channels
     with torch.no_grad():
         rgb = stem.weight

@@ -15,7 +15,8 @@ class TaskDecoder(nn.Module):
         super().__init__()
         self.feature_type = cfg.MODEL.TASK_DECODER.FEATURE_TYPE
         if self.feature_type not in ("class", "average", "text"):
-            raise ValueError(f"MODEL.TASK_DECODER.FEATURE_TYPE must be class, average or text, got '{self.feature_type}'")
+            raise ValueError("MODEL.TASK_DECODER.FEATURE_TYPE must be class, average or text, "
+                             f"got '{self.feature_type}'")
         if self.feature_type == "class" and not cfg.MODEL.ENCODER.CLASS_TOKEN:
             raise ValueError("MODEL.TASK_DECODER.FEATURE_TYPE 'class' needs MODEL.ENCODER.CLASS_TOKEN: True")
         if self.feature_type == "text" and not cfg.DATA.MULTI_MODAL_LANGUAGE:
