@@ -1,0 +1,369 @@
+"""Load tracking results in the pytracking layout and score trackers on a dataset into one table.
+
+Layout: `<results_path>/<tracker>/<param>[_<runid:03d>]/<dataset>/<seq>.txt` (x y w h per frame, tab,
+comma or space separated; the first row is the init box), `<seq>_time.txt` (seconds per frame) and, for
+trackers that report a score, `<seq>_confidence.txt`. Sequences are anything with `.name`,
+`.ground_truth_rect`, and optionally `.target_visible`, `.dataset`, `.frames` (lib.test.evaluation's
+Sequence). A sequence missing for one tracker is left out for all, so the trackers compare on the same
+set; the report names it.
+"""
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lib.test.analysis import metrics as M
+
+OPE_COLUMNS = ["AUC", "OP50", "OP75", "Precision", "Norm Precision"]
+EXTRA_COLUMNS = {
+    "got10k": ["AO", "SR0.50", "SR0.75"],
+    "lasher": ["PR", "NPR", "SR"],
+    "rgbt234": ["PR", "NPR", "SR", "MPR", "MSR"],
+    "longterm": ["Pr", "Re", "F"],
+    "ope": [],
+}
+
+
+class ResultFileError(ValueError):
+    """A result, time or confidence file that cannot be used; the message names the file."""
+
+
+class MissingResultError(ResultFileError):
+    """No result file for a sequence."""
+
+
+def read_table(path: str | Path) -> np.ndarray:
+    """Numbers of a tab-, comma- or whitespace-separated text file as a 2-D float array (NaN kept)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingResultError(f"{path}: file not found")
+    text = path.read_text()
+    first = next((line for line in text.splitlines() if line.strip()), None)
+    if first is None:
+        raise ResultFileError(f"{path}: file is empty")
+    delimiter = "\t" if "\t" in first else "," if "," in first else None
+    try:
+        return np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=np.float64)
+    except ValueError as err:
+        raise ResultFileError(f"{path}: {err}") from None
+
+
+def _check_length(path: Path, rows: int, n_frames: int | None) -> None:
+    if n_frames is not None and rows < n_frames:
+        raise ResultFileError(f"{path}: {rows} rows, the sequence has {n_frames} frames")
+
+
+def load_boxes(path: str | Path, n_frames: int | None = None) -> np.ndarray:
+    """(N, 4) xywh boxes of a result file; with `n_frames`, a shorter file raises and a longer is cut."""
+    path = Path(path)
+    boxes = read_table(path)
+    if boxes.shape[1] != 4:
+        raise ResultFileError(f"{path}: expected 4 values (x y w h) per line, got {boxes.shape[1]}")
+    _check_length(path, boxes.shape[0], n_frames)
+    return boxes[:n_frames] if n_frames is not None else boxes
+
+
+def load_values(path: str | Path, n_frames: int | None = None) -> np.ndarray:
+    """One number per frame (times, confidences); with `n_frames`, a shorter file raises, a longer is cut."""
+    path = Path(path)
+    values = read_table(path)
+    if values.shape[1] != 1:
+        if values.shape[0] != 1:
+            raise ResultFileError(f"{path}: expected one value per line, got {values.shape[1]}")
+        values = values.T  # a single line of values
+    values = values[:, 0]
+    _check_length(path, values.shape[0], n_frames)
+    return values[:n_frames] if n_frames is not None else values
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """One tracker run to score: tracker name, parameter (config) name, optional run id and display name."""
+
+    name: str
+    param: str
+    run_id: int | None = None
+    display_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Name shown in tables and plot legends."""
+        if self.display_name:
+            return self.display_name
+        return f"{self.name}_{self.param}" + ("" if self.run_id is None else f"_{self.run_id:03d}")
+
+    def results_dir(self, results_path: str | Path) -> Path:
+        """`<results_path>/<tracker>/<param>[_<runid:03d>]`, as tracking/test.py writes it."""
+        suffix = "" if self.run_id is None else f"_{self.run_id:03d}"
+        return Path(results_path) / self.name / f"{self.param}{suffix}"
+
+    @classmethod
+    def parse(cls, text: str) -> TrackerSpec:
+        """Parse 'tracker:config[:runid][:display]' (runid may be empty: 'tracker:config::Display')."""
+        parts = text.split(":", 3)
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            raise ValueError(f"'{text}': expected tracker:config[:runid][:display]")
+        run_id = parts[2] if len(parts) > 2 else ""
+        if run_id and not run_id.isdigit():
+            raise ValueError(f"'{text}': run id '{run_id}' is not a non-negative integer")
+        return cls(parts[0], parts[1], int(run_id) if run_id else None, parts[3] if len(parts) > 3 else None)
+
+
+@dataclass
+class SequenceResult:
+    """What a tracker wrote for one sequence: boxes, and per-frame times and confidences where present."""
+
+    boxes: np.ndarray
+    times: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def result_file(results_dir: str | Path, seq_name: str, dataset_dirs: Sequence[str] = ("",)) -> Path:
+    """The first existing `<results_dir>/<dataset_dir>/<seq>.txt`; MissingResultError names those tried."""
+    candidates = [Path(results_dir) / d / f"{seq_name}.txt" for d in dict.fromkeys(dataset_dirs)]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise MissingResultError(f"no result for {seq_name}: tried {', '.join(map(str, candidates))}")
+
+
+def load_sequence_result(results_dir: str | Path, seq_name: str, n_frames: int,
+                         dataset_dirs: Sequence[str] = ("",),
+                         need_confidence: bool = False) -> SequenceResult:
+    """Boxes (required), times (optional; problems go to `notes`), confidences (required if asked)."""
+    path = result_file(results_dir, seq_name, dataset_dirs)
+    result = SequenceResult(load_boxes(path, n_frames))
+    stem = path.with_suffix("")
+    time_path = Path(f"{stem}_time.txt")
+    if time_path.is_file():
+        try:
+            result.times = load_values(time_path, n_frames)
+        except ResultFileError as err:
+            result.notes.append(f"FPS leaves it out: {err}")
+    conf_path = Path(f"{stem}_confidence.txt")
+    if need_confidence or conf_path.is_file():
+        try:
+            result.confidence = load_values(conf_path, n_frames)
+        except MissingResultError:
+            raise ResultFileError(f"{conf_path}: file not found (this dataset's metrics need the "
+                                  "tracker's per-frame confidence)") from None
+    return result
+
+
+def dataset_kind(dataset_name: str) -> str:
+    """Which extra metrics a dataset reports: got10k, lasher, rgbt234, longterm (RGB-D) or ope."""
+    name = dataset_name.lower()
+    if name.startswith("got10k"):
+        return "got10k"
+    if name.startswith("lasher"):
+        return "lasher"
+    if name.startswith("rgbt234"):
+        return "rgbt234"
+    if name.startswith("depthtrack") or ("vot" in name and "rgbd" in name):
+        return "longterm"
+    return "ope"
+
+
+def _first_frame(seq) -> Path | None:
+    frames = getattr(seq, "frames", None)
+    if not frames:
+        return None
+    first = frames[0]
+    if isinstance(first, (list, tuple)):  # multi-modal sequences may list (rgb, x) pairs
+        first = first[0]
+    if isinstance(first, dict):
+        first = next(iter(first.values()))
+    return Path(first)
+
+
+def _find_beside(seq, filename: str) -> Path | None:
+    """`filename` in the first frame's folder or its parent (e.g. `<seq>/infrared.txt`)."""
+    first = _first_frame(seq)
+    if first is None:
+        return None
+    for folder in (first.parent, first.parent.parent):
+        if (folder / filename).is_file():
+            return folder / filename
+    return None
+
+
+def _seq_fact(seq, key: str):
+    """A per-sequence fact from `seq.meta[key]` (lib.test.evaluation's Sequence) or attribute `key`."""
+    meta = getattr(seq, "meta", None) or {}
+    return meta[key] if key in meta else getattr(seq, key, None)
+
+
+def got10k_meta(seq) -> tuple[tuple[int, int], np.ndarray | None]:
+    """Resolution (W, H) and cover labels of a GOT-10k sequence from `seq.meta` (meta_info.ini, cover.label).
+
+    Without a resolution there, the first frame's size is used; without cover labels, every frame counts.
+    """
+    resolution = _seq_fact(seq, "resolution")
+    if resolution is None:
+        first = _first_frame(seq)
+        if first is None or not first.is_file():
+            raise FileNotFoundError(f"{seq.name}: no resolution in its meta_info.ini and no frame to read it from")
+        from PIL import Image
+
+        with Image.open(first) as image:
+            resolution = image.size
+    cover = _seq_fact(seq, "cover")
+    return (int(resolution[0]), int(resolution[1])), None if cover is None else np.asarray(cover)
+
+
+@dataclass
+class _Truth:
+    """Ground truth of one sequence, plus what the dataset's extra metrics need."""
+
+    name: str
+    gt: np.ndarray
+    visible: np.ndarray | None
+    dataset_dirs: tuple[str, ...]
+    resolution: tuple[int, int] | None = None
+    cover: np.ndarray | None = None
+    gt_infrared: np.ndarray | None = None
+
+
+def _truth(seq, dataset_name: str, kind: str) -> _Truth:
+    gt = M.as_boxes(seq.ground_truth_rect, f"{seq.name} ground truth")
+    frames = getattr(seq, "frames", None)
+    if frames is not None and len(frames) > 1 and gt.shape[0] < 2:
+        raise ValueError(f"{dataset_name}: ground truth is withheld ({seq.name}: {gt.shape[0]} box for "
+                         f"{len(frames)} frames); pack the results for the evaluation server with "
+                         "lib/test/utils/transform_got10k.py or transform_trackingnet.py")
+    visible = getattr(seq, "target_visible", None)
+    dirs = tuple(d for d in (getattr(seq, "dataset", None), dataset_name) if d)
+    truth = _Truth(seq.name, gt, None if visible is None else np.asarray(visible, dtype=bool), dirs)
+    if kind == "got10k":
+        truth.resolution, truth.cover = got10k_meta(seq)
+    if kind == "rgbt234":
+        infrared = _seq_fact(seq, "ground_truth_rect_ir")
+        path = _find_beside(seq, "infrared.txt") if infrared is None else None
+        if path is not None:
+            infrared = load_boxes(path, gt.shape[0])
+        truth.gt_infrared = None if infrared is None else M.as_boxes(infrared)[: gt.shape[0]]
+    return truth
+
+
+@dataclass
+class TrackerScore:
+    """One tracker's scores on the evaluated sequences, and its averaged curves for the plots."""
+
+    spec: TrackerSpec
+    metrics: dict[str, float]
+    curves: M.OPECurves
+    got10k_curve: np.ndarray | None = None
+
+
+@dataclass
+class Report:
+    """Scores of several trackers on one dataset, with the sequences that could not be scored."""
+
+    dataset_name: str
+    columns: list[str]
+    scores: list[TrackerScore]
+    sequences: list[str]
+    total_sequences: int
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, float | str | int]]:
+        """One dict per tracker: 'Tracker', 'Sequences' and every metric column."""
+        return [{"Tracker": s.spec.label, "Sequences": len(self.sequences), **s.metrics} for s in self.scores]
+
+    def table(self) -> str:
+        """The score table as aligned text (percent values, FPS in frames per second, '-' where unknown)."""
+        header = ["Tracker", "Seqs", *self.columns]
+        def cell(value: float) -> str:
+            return "-" if math.isnan(value) else f"{value:.2f}"
+
+        n_seqs = str(len(self.sequences))
+        body = [[s.spec.label, n_seqs, *(cell(s.metrics.get(c, math.nan)) for c in self.columns)]
+                for s in self.scores]
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                           enumerate(zip(row, widths))) for row in [header, *body]]
+        title = f"{self.dataset_name}: {len(self.sequences)} of {self.total_sequences} sequences scored"
+        return "\n".join([title, *lines])
+
+    def problems(self) -> str:
+        """Missing and unreadable results, by tracker and sequence name, and other notes."""
+        lines = []
+        for label, names in self.missing.items():
+            if names:
+                lines.append(f"{label}: no results for {len(names)} sequence(s): {', '.join(names)}")
+        for label, messages in self.errors.items():
+            lines.extend(f"{label}: {message}" for message in messages)
+        return "\n".join(lines + self.notes)
+
+
+def _score_one(spec: TrackerSpec, truths: list[_Truth], results: dict[str, SequenceResult], kind: str,
+               exclude_invalid: bool) -> TrackerScore:
+    preds = [results[t.name].boxes for t in truths]
+    curves = M.ope_curves([M.sequence_errors(p, t.gt, t.visible) for p, t in zip(preds, truths)],
+                          exclude_invalid)
+    scores = curves.summary()
+    got10k_curve = None
+    if kind == "got10k":
+        extra, got10k_curve = M.got10k_summary([M.got10k_ious(p, t.gt, t.resolution, t.cover)
+                                                for p, t in zip(preds, truths)])
+        scores.update(extra)
+    elif kind in ("lasher", "rgbt234"):
+        infrared = [t.gt_infrared for t in truths] if kind == "rgbt234" else None
+        scores.update(M.rgbt_metrics(preds, [t.gt for t in truths], infrared, exclude_invalid))
+    elif kind == "longterm":
+        scores.update(M.longterm_metrics(preds, [t.gt for t in truths],
+                                         [results[t.name].confidence for t in truths],
+                                         [t.visible for t in truths]).summary())
+    scores["FPS"] = M.fps([results[t.name].times for t in truths if results[t.name].times is not None])
+    return TrackerScore(spec, scores, curves, got10k_curve)
+
+
+def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_name: str,
+                   results_path: str | Path | None = None, exclude_invalid: bool = True) -> Report:
+    """Score every tracker on the sequences for which all of them have results; report the rest by name.
+
+    `exclude_invalid=False` counts frames with invalid ground truth as failures (pytracking's default
+    `exclude_invalid_frames=False`) instead of leaving them out.
+    """
+    if results_path is None:
+        from lib.utils.settings import env_settings
+
+        results_path = env_settings().results_path
+    kind = dataset_kind(dataset_name)
+    truths = [_truth(seq, dataset_name, kind) for seq in dataset]
+    report = Report(dataset_name, [*OPE_COLUMNS, *EXTRA_COLUMNS[kind], "FPS"], [], [], len(truths))
+    if kind == "rgbt234" and any(t.gt_infrared is None for t in truths):
+        report.notes.append("RGBT234: infrared.txt not found for some sequences; their MPR/MSR use the "
+                            "visible ground truth only")
+    loaded: list[dict[str, SequenceResult]] = []
+    for spec in trackers:
+        results: dict[str, SequenceResult] = {}
+        missing, errors = report.missing.setdefault(spec.label, []), report.errors.setdefault(spec.label, [])
+        for truth in truths:
+            try:
+                results[truth.name] = load_sequence_result(spec.results_dir(results_path), truth.name,
+                                                           truth.gt.shape[0], truth.dataset_dirs,
+                                                           need_confidence=kind == "longterm")
+            except MissingResultError:
+                missing.append(truth.name)
+            except ResultFileError as err:
+                errors.append(str(err))
+            else:
+                report.notes.extend(f"{spec.label}: {note}" for note in results[truth.name].notes)
+        if not results:
+            report.notes.append(f"{spec.label}: no results under {spec.results_dir(results_path)}; left out")
+        loaded.append(results)
+    scored = [(spec, results) for spec, results in zip(trackers, loaded) if results]
+    common = [t for t in truths if all(t.name in results for _, results in scored)]
+    report.sequences = [t.name for t in common]
+    if common:
+        report.scores = [_score_one(spec, common, results, kind, exclude_invalid) for spec, results in scored]
+    return report

@@ -1,0 +1,111 @@
+"""Evaluation sequences (pytracking's Sequence / SequenceList) and the base class of benchmark datasets."""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lib.utils.dataset_layouts import Layout, SeqRecord
+from lib.utils.settings import Settings, env_settings
+
+__all__ = ["BaseDataset", "Sequence", "SequenceList"]
+
+
+@dataclass
+class Sequence:
+    """One evaluation sequence: frame paths, (N, 4) xywh ground truth (N = 1 for test-server splits)."""
+
+    name: str
+    frames: list[str]
+    dataset: str
+    ground_truth_rect: np.ndarray
+    target_visible: np.ndarray | None = None
+    object_class: str | None = None
+    language: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. resolution (W, H), per-frame cover
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def init_bbox(self) -> list[float]:
+        return [float(v) for v in self.ground_truth_rect[0]]
+
+    def init_info(self) -> dict[str, Any]:
+        """What the tracker's initialize() receives: {'init_bbox': [x, y, w, h], 'init_nlp': text?}."""
+        info: dict[str, Any] = {"init_bbox": self.init_bbox()}
+        if self.language:
+            info["init_nlp"] = self.language
+        return info
+
+
+class SequenceList(list):
+    """A list of Sequence that can also be indexed by sequence name; `skipped` lists what was left out."""
+
+    def __init__(self, sequences=(), skipped: list[tuple[str, str]] | None = None):
+        super().__init__(sequences)
+        self.skipped = list(skipped or [])
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            for seq in self:
+                if seq.name == item:
+                    return seq
+            raise KeyError(f"sequence '{item}' not in this list")
+        result = super().__getitem__(item)
+        return SequenceList(result, self.skipped) if isinstance(item, slice) else result
+
+    def __add__(self, other):
+        return SequenceList(list(self) + list(other), self.skipped + list(getattr(other, "skipped", [])))
+
+
+class BaseDataset:
+    """A benchmark read through a Layout; subclasses give the name, settings key, layout and names."""
+
+    name = "dataset"
+    root_key = ""
+    title = "dataset"  # for messages
+
+    def __init__(self, settings: Settings | None = None, root: str | os.PathLike | None = None):
+        self.settings = settings or env_settings()
+        if root is None:
+            root = self.settings.dataset_root(self.root_key, self.title)
+        elif not Path(root).is_dir():
+            raise FileNotFoundError(f"{self.title}: dataset root '{root}' does not exist")
+        self.root = Path(root)
+        self.skipped: list[tuple[str, str]] = []
+        self._sequences: SequenceList | None = None
+
+    def layout(self) -> Layout:
+        raise NotImplementedError
+
+    def sequence_names(self, layout: Layout) -> list[str]:
+        return layout.sequence_names()
+
+    def to_sequence(self, record: SeqRecord) -> Sequence:
+        meta = dict(record.meta)
+        meta.update({k: v for k, v in record.extra.items()})
+        return Sequence(record.name, record.frames.paths(), self.name, record.boxes, record.visible,
+                        record.object_class, record.language, meta)
+
+    def get_sequence_list(self) -> SequenceList:
+        """All usable sequences (read once); unusable ones are warned about and listed in `skipped`."""
+        if self._sequences is None:
+            layout = self.layout()
+            records, self.skipped = layout.load(self.sequence_names(layout), dataset=self.name)
+            sequences = []
+            for record in records:
+                if not record.valid[0]:
+                    reason = f"first-frame box {record.boxes[0].tolist()} has no positive size (cannot initialise)"
+                    warnings.warn(f"{self.name}: skipping sequence '{record.name}': {reason}", stacklevel=2)
+                    self.skipped.append((record.name, reason))
+                    continue
+                sequences.append(self.to_sequence(record))
+            self._sequences = SequenceList(sequences, self.skipped)
+        return self._sequences
+
+    def __len__(self) -> int:
+        return len(self.get_sequence_list())

@@ -1,0 +1,1 @@
+"""Tracker parameters: one module per tracker script, parameters(config) -> TrackerParams."""

@@ -1,0 +1,1 @@
+"""Trackers (pytracking interface): one module per tracker script."""

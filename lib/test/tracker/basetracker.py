@@ -1,0 +1,55 @@
+"""pytracking's tracker interface: `initialize(image, info)` once, then `track(image, info)` per frame."""
+from __future__ import annotations
+
+import numpy as np
+
+MIN_BOX_SIZE = 4.0  # pixels: smaller initial boxes are enlarged about their centre
+
+
+class BaseTracker:
+    """Base class of all trackers: holds the parameters and the current state (x, y, w, h)."""
+
+    def __init__(self, params) -> None:
+        self.params = params
+        self.state: list[float] | None = None
+        self.frame_id = 0
+
+    def initialize(self, image: np.ndarray, info: dict) -> dict | None:
+        """Start a sequence from `info['init_bbox']` = [x, y, w, h] on the first frame."""
+        raise NotImplementedError
+
+    def track(self, image: np.ndarray, info: dict | None = None) -> dict:
+        """Return {'target_bbox': [x, y, w, h], 'best_score': float} for the next frame."""
+        raise NotImplementedError
+
+
+def as_rgb(image: np.ndarray, channels: int = 3) -> np.ndarray:
+    """H x W (grayscale), H x W x 1, x 3, x 4 (alpha dropped) or x 6 (RGB-X) uint8 -> H x W x C uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 images, got dtype {image.dtype} with shape {image.shape}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"frames must be H x W or H x W x C images, got shape {image.shape}")
+    c = image.shape[2]
+    if c == 1:
+        return np.repeat(image, 3, axis=2)
+    if c == 4:
+        return image[:, :, :3]
+    if c in (3, 6) and c <= channels:
+        return image
+    raise ValueError(f"frames must have 1, 3 or 4 channels (or {channels} for this model), got shape {image.shape}")
+
+
+def check_init_box(box) -> np.ndarray:
+    """A finite [x, y, w, h] with w, h > 0 as float64; boxes under MIN_BOX_SIZE grow about their centre."""
+    arr = np.asarray(box, dtype=np.float64).reshape(-1)
+    if arr.shape != (4,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"init box must be 4 finite numbers [x, y, w, h], got {box!r}")
+    x, y, w, h = arr
+    if w <= 0 or h <= 0:
+        raise ValueError(f"init box {list(map(float, arr))} has non-positive width or height (w={w}, h={h}); "
+                         "boxes are [x, y, w, h], not [x0, y0, x1, y1]")
+    new_w, new_h = max(w, MIN_BOX_SIZE), max(h, MIN_BOX_SIZE)
+    return np.array([x + (w - new_w) / 2, y + (h - new_h) / 2, new_w, new_h])

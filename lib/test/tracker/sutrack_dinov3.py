@@ -1,0 +1,232 @@
+"""SUTrack-DINOv3 tracker: cached template features, per-frame search crop, Hann window, template update.
+
+The network comes from a backend (`BACKENDS`, name -> loader(params, device)); every backend returns an
+object with `encode_template(template_list, template_anno_list)`, `track_step(search, template_cache,
+text_src)` (-> dict with `pred_boxes` B x 1 x 4 normalised cxcywh, `score_map`, and for the CENTER
+head `size_map`, `offset_map`) and, for language, `forward_textencoder(ids)`. The ONNX backend registers
+itself from `lib/test/tracker/onnx_backend.py` when that module exists.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from yacs.config import CfgNode
+
+from lib.models.sutrack_dinov3 import build_sutrack_dinov3
+from lib.models.sutrack_dinov3.clip import tokenize
+from lib.models.sutrack_dinov3.decoder import cal_bbox
+from lib.test.parameter.sutrack_dinov3 import TrackerParams
+from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
+from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
+from lib.utils.crop import sample_target
+from lib.utils.grid import feature_grid
+
+BOX_MARGIN = 10  # pixels of the box kept inside the image (SUTrack's clip_box margin)
+
+NetworkLoader = Callable[[TrackerParams, torch.device], Any]
+BACKENDS: dict[str, NetworkLoader] = {}
+OPTIONAL_BACKENDS = {"onnx": "lib.test.tracker.onnx_backend"}  # modules that call register_backend on import
+
+
+def register_backend(name: str, loader: NetworkLoader) -> None:
+    """Make `loader(params, device) -> network` available as backend `name`."""
+    BACKENDS[name] = loader
+
+
+def get_backend(name: str) -> NetworkLoader:
+    """The loader of backend `name`, importing an optional backend module on first use."""
+    module = OPTIONAL_BACKENDS.get(name)
+    if name not in BACKENDS and module is not None:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise ValueError(f"backend '{name}' needs the package '{exc.name}', which is not installed") from exc
+            raise ValueError(f"backend '{name}' is not available in this build ({module.replace('.', '/')}.py "
+                             f"is missing); available backends: {sorted(BACKENDS)}") from None
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend '{name}'; available: {sorted(set(BACKENDS) | set(OPTIONAL_BACKENDS))}")
+    return BACKENDS[name]
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """'auto' (or None) -> cuda when available, else cpu; other strings as torch.device."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}' requested but CUDA is not available; use device='cpu' or 'auto'")
+    return device
+
+
+def build_network(params: TrackerParams) -> torch.nn.Module:
+    """The model of `params.cfg` with its weights (checkpoint, or random seeded by `params.seed`), on the CPU.
+
+    The backbone and text encoder are built without their pretrained weights: the checkpoint holds them.
+    """
+    cfg = params.cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.ENCODER.PRETRAINED = False
+    cfg.MODEL.TEXT_ENCODER.PRETRAINED = ""
+    cfg.freeze()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(params.seed)  # random weights are identical in every process
+        network = build_sutrack_dinov3(cfg)
+    if params.checkpoint is not None:
+        state = torch.load(params.checkpoint, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "net" in state:
+            state = state["net"]
+        try:
+            network.load_state_dict(state, strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ValueError(f"checkpoint {params.checkpoint} does not fit config {params.yaml_file}: {exc}") from exc
+    return network.eval()
+
+
+def load_pytorch_network(params: TrackerParams, device: torch.device) -> torch.nn.Module:
+    """Backend 'pytorch': the eager model on `device`."""
+    return build_network(params).to(device)
+
+
+register_backend("pytorch", load_pytorch_network)
+
+
+def per_dataset(node: CfgNode, dataset_name: str | None):
+    """SUTrack's per-dataset TEST keys: the entry for the upper-case dataset name, else DEFAULT."""
+    key = (dataset_name or "").upper()
+    return node[key] if key and key in node else node.DEFAULT
+
+
+def hann2d(height: int, width: int) -> torch.Tensor:
+    """pytracking's centred 2-D Hann window (non-zero at the border), 1 x 1 x height x width."""
+    def hann1d(n: int) -> torch.Tensor:
+        k = torch.arange(1, n + 1, dtype=torch.float32)
+        return 0.5 - 0.5 * torch.cos(2 * math.pi * k / (n + 1))
+    return (hann1d(height)[:, None] * hann1d(width)[None, :])[None, None]
+
+
+class SUTrackDINOv3Tracker(BaseTracker):
+    """SUTrack's test-time procedure around the DINOv3 ConvNeXt network (pytracking interface)."""
+
+    def __init__(self, params: TrackerParams, dataset_name: str | None = None, network: Any = None,
+                 device: str | torch.device | None = "auto", backend: str = "pytorch") -> None:
+        super().__init__(params)
+        cfg = params.cfg
+        self.device = resolve_device(device)
+        self.network = network if network is not None else get_backend(backend)(params, self.device)
+        self.dataset_name = dataset_name
+        test = cfg.TEST
+        self.num_templates = max(1, int(test.NUM_TEMPLATES))
+        self.update_interval = max(1, int(per_dataset(test.UPDATE_INTERVALS, dataset_name)))
+        self.update_threshold = float(per_dataset(test.UPDATE_THRESHOLD, dataset_name))
+        self.in_chans = 6 if cfg.DATA.MULTI_MODAL_VISION else 3
+        if per_dataset(test.MULTI_MODAL_VISION, dataset_name) and self.in_chans != 6:
+            raise ValueError(f"TEST.MULTI_MODAL_VISION is on for '{dataset_name}' but the model of "
+                             f"{params.yaml_file} takes 3 channels (DATA.MULTI_MODAL_VISION is False)")
+        self.use_language = bool(per_dataset(test.MULTI_MODAL_LANGUAGE, dataset_name))
+        self.use_nlp = bool(per_dataset(test.USE_NLP, dataset_name))
+        if self.use_language and not cfg.DATA.MULTI_MODAL_LANGUAGE:
+            raise ValueError(f"TEST.MULTI_MODAL_LANGUAGE is on for '{dataset_name}' but the model of "
+                             f"{params.yaml_file} has no text encoder (DATA.MULTI_MODAL_LANGUAGE is False)")
+        self.context_length = int(cfg.MODEL.TEXT_ENCODER.CONTEXT_LENGTH)
+
+        # Constants, allocated once on the device: x * scale + shift == (x / 255 - mean) / std.
+        repeats = self.in_chans // 3
+        mean = torch.tensor(list(cfg.DATA.MEAN) * repeats, dtype=torch.float32)
+        std = torch.tensor(list(cfg.DATA.STD) * repeats, dtype=torch.float32)
+        self._scale = (1.0 / (255.0 * std)).view(1, -1, 1, 1).to(self.device)
+        self._shift = (-mean / std).view(1, -1, 1, 1).to(self.device)
+        grid = feature_grid(params.search_size, cfg.MODEL.ENCODER.STRIDE)
+        self.window = hann2d(*grid).to(self.device) if test.WINDOW else None
+
+        self.template_list: list[torch.Tensor] = []
+        self.template_anno_list: list[torch.Tensor] = []
+        self.template_cache = None
+        self.text_src: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _to_tensor(self, crop: np.ndarray) -> torch.Tensor:
+        """H x W x C uint8 crop -> normalised 1 x in_chans x H x W float tensor (3 -> 6 by duplication)."""
+        x = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device, non_blocking=True)
+        c = x.shape[2]
+        x = x.permute(2, 0, 1)[None].float() * self._scale[:, :c] + self._shift[:, :c]
+        return torch.cat([x, x], 1) if c == 3 and self.in_chans == 6 else x
+
+    def _template(self, image: np.ndarray, box) -> tuple[torch.Tensor, torch.Tensor]:
+        """Template crop at `box` and the box in it (normalised x, y, w, h), both on the device."""
+        crop, info = sample_target(image, box, self.params.template_factor, self.params.template_size)
+        anno = torch.tensor(info.box_to_crop(box), dtype=torch.float32).view(1, 4).to(self.device)
+        return self._to_tensor(crop), anno
+
+    def _decode(self, out: dict) -> tuple[np.ndarray, float]:
+        """Head outputs -> (normalised cxcywh box in the search crop, confidence), windowed if TEST.WINDOW."""
+        score_map = out["score_map"]
+        if self.window is not None and "size_map" in out:
+            if score_map.shape[-2:] != self.window.shape[-2:]:
+                raise ValueError(f"score map {tuple(score_map.shape[-2:])} does not match the Hann window "
+                                 f"{tuple(self.window.shape[-2:])} of TEST.SEARCH_SIZE {self.params.search_size}")
+            boxes, score = cal_bbox(score_map * self.window, out["size_map"], out["offset_map"], return_score=True)
+        else:
+            boxes, score = out["pred_boxes"][:, 0], score_map.flatten(1).amax(1)
+        values = torch.cat([boxes[0].reshape(4), score.reshape(-1)[:1]]).float().cpu().numpy()
+        return values[:4].astype(np.float64), float(values[4])
+
+    # ------------------------------------------------------------------ pytracking interface
+    @torch.inference_mode()
+    def initialize(self, image: np.ndarray, info: dict) -> None:
+        """Crop and encode the template(s) once; encode the sentence once when language is on."""
+        image = as_rgb(image, self.in_chans)
+        if "init_bbox" not in info:
+            raise ValueError(f"initialize() needs info['init_bbox'] = [x, y, w, h], got keys {sorted(info)}")
+        box = check_init_box(info["init_bbox"])
+        template, anno = self._template(image, box)
+        self.template_list = [template] * self.num_templates
+        self.template_anno_list = [anno] * self.num_templates
+        self.template_cache = self.network.encode_template(self.template_list, self.template_anno_list)
+        self.text_src = None
+        if self.use_language:
+            sentence = info.get("init_nlp") if self.use_nlp else None
+            ids = tokenize([sentence], self.context_length).to(self.device)
+            self.text_src = self.network.forward_textencoder(ids)
+        self.state = [float(v) for v in box]
+        self.frame_id = 0
+
+    @torch.inference_mode()
+    def track(self, image: np.ndarray, info: dict | None = None) -> dict:
+        """Search around the previous box; returns {'target_bbox': [x, y, w, h], 'best_score': float}."""
+        if self.state is None:
+            raise RuntimeError("track() called before initialize()")
+        image = as_rgb(image, self.in_chans)
+        height, width = image.shape[:2]
+        self.frame_id += 1
+        crop, crop_info = sample_target(image, self.state, self.params.search_factor, self.params.search_size)
+        out = self.network.track_step(self._to_tensor(crop), self.template_cache, self.text_src)
+        box, score = self._decode(out)
+        image_box = crop_info.box_to_image(cxcywh_to_xywh_np(box))
+        if np.all(np.isfinite(image_box)) and math.isfinite(score):
+            self.state = [float(v) for v in clip_box(image_box, height, width, margin=BOX_MARGIN)]
+        else:  # a non-finite prediction keeps the previous box
+            score = 0.0
+        if (self.num_templates > 1 and self.frame_id % self.update_interval == 0
+                and score > self.update_threshold):
+            self._update_template(image)
+        return {"target_bbox": list(self.state), "best_score": score}
+
+    def _update_template(self, image: np.ndarray) -> None:
+        """Crop a template at the current box, drop the oldest non-initial one, re-encode the cache."""
+        template, anno = self._template(image, self.state)
+        self.template_list = [*self.template_list, template]
+        self.template_anno_list = [*self.template_anno_list, anno]
+        if len(self.template_list) > self.num_templates:
+            del self.template_list[1], self.template_anno_list[1]
+        self.template_cache = self.network.encode_template(self.template_list, self.template_anno_list)
+
+
+def get_tracker_class() -> type[SUTrackDINOv3Tracker]:
+    """pytracking's hook: the tracker class of this script."""
+    return SUTrackDINOv3Tracker

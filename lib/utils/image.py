@@ -1,0 +1,166 @@
+"""Reading frames and annotation text files: one implementation shared by training and evaluation.
+
+Annotation readers never crash on one bad line: they return what they could parse together with the
+(line number, text) of every malformed line, so the caller can name the file and line and skip the
+sequence. Files are data: plain text parsing only, no pickle, no eval.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "AnnotationError",
+    "FrameReadError",
+    "list_files",
+    "list_image_files",
+    "natural_key",
+    "read_annotation",
+    "read_image",
+    "read_label_file",
+    "read_list_file",
+    "read_sentence",
+]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+PathLike = str | os.PathLike
+
+
+class FrameReadError(OSError):
+    """A frame file is missing or cannot be decoded; `path` names it (samplers catch this and resample)."""
+
+    def __init__(self, path: PathLike, reason: str = "missing or unreadable image file"):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot read frame {self.path}: {reason}")
+
+    def __reduce__(self):  # keep the two-argument form across DataLoader worker processes
+        return (type(self), (self.path, self.reason))
+
+
+class AnnotationError(ValueError):
+    """An annotation or label file that cannot be used; the message names the file (and line)."""
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """Read an image as H x W x 3 uint8 RGB (grayscale expanded), or raise FrameReadError naming the file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FrameReadError(path, "file does not exist")
+    image = cv2.imread(path, cv2.IMREAD_COLOR)  # 8-bit BGR; grayscale is expanded to 3 channels
+    if image is None:
+        raise FrameReadError(path, "file exists but could not be decoded as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically ('2.jpg' before '10.jpg')."""
+    return tuple((0, int(t), t) if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t)
+
+
+def list_image_files(folder: PathLike) -> list[str]:
+    """Names (not paths) of the image files in `folder`, sorted numerically; [] if the folder is missing."""
+    return list_files(folder, IMAGE_EXTENSIONS)
+
+
+def list_files(folder: PathLike, extensions: tuple[str, ...]) -> list[str]:
+    """Names of the files in `folder` ending in one of `extensions` (any case), sorted numerically."""
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.name.lower().endswith(extensions) and not e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(names, key=natural_key)
+
+
+def _read_text(path: PathLike) -> str:
+    """Whole file as text (UTF-8, BOM stripped, undecodable bytes replaced), or FileNotFoundError naming it."""
+    try:
+        data = Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise FileNotFoundError(f"file not found: {path}") from None
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _content_lines(text: str) -> list[str]:
+    """Lines of `text` with trailing blank lines dropped (blank lines inside are kept: they hold a frame)."""
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+_SEPARATORS = str.maketrans({",": " ", ";": " "})
+
+
+def read_annotation(path: PathLike, ncols: int = 4) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Read comma/tab/space separated rows (x, y, w, h per frame) as an (N, ncols) float64 array.
+
+    Returns (values, bad_lines): a malformed line becomes a NaN row (so frame indices stay aligned)
+    and is listed as (1-based line number, text). 'NaN' values are accepted (absent target).
+    Raises FileNotFoundError naming the file when it does not exist.
+    """
+    lines = _content_lines(_read_text(path))
+    if not lines:
+        return np.zeros((0, ncols), dtype=np.float64), []
+    # Fast path (numpy's C parser): every line holds exactly ncols numbers. loadtxt skips blank lines,
+    # so a row count that differs from the line count sends the file to the line-by-line path.
+    try:
+        text = "\n".join(lines).translate(_SEPARATORS)
+        values = np.loadtxt(io.StringIO(text), dtype=np.float64, comments=None, ndmin=2)
+        if values.shape == (len(lines), ncols):
+            return values, []
+    except ValueError:
+        pass
+    values = np.full((len(lines), ncols), np.nan, dtype=np.float64)
+    bad: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        parts = line.translate(_SEPARATORS).split()
+        try:
+            if len(parts) != ncols:
+                raise ValueError
+            values[i] = [float(p) for p in parts]
+        except ValueError:
+            bad.append((i + 1, line.strip()))
+    return values, bad
+
+
+def read_label_file(path: PathLike) -> np.ndarray:
+    """Integer flags, one per frame, from a label file (one per line or comma separated on one line).
+
+    Serves absence.label / cover.label / cut_by_image.label (GOT-10k), full_occlusion.txt and
+    out_of_view.txt (LaSOT). Raises FileNotFoundError or AnnotationError naming the file and line.
+    """
+    out: list[int] = []
+    for line_no, line in enumerate(_content_lines(_read_text(path)), start=1):
+        for token in line.translate(_SEPARATORS).split():
+            try:
+                value = float(token)
+                if not value.is_integer():
+                    raise ValueError
+            except ValueError:
+                raise AnnotationError(f"{path}:{line_no}: expected integer labels, got {token!r}") from None
+            out.append(int(value))
+    return np.asarray(out, dtype=np.int64)
+
+
+def read_sentence(path: PathLike) -> str | None:
+    """The language description in a text file (lines joined by spaces), or None if missing or empty."""
+    try:
+        text = _read_text(path)
+    except FileNotFoundError:
+        return None
+    sentence = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return sentence or None
+
+
+def read_list_file(path: PathLike) -> list[str]:
+    """Non-empty, stripped lines of a list file (list.txt, testing_set.txt, split files)."""
+    return [line.strip() for line in _read_text(path).splitlines() if line.strip()]
