@@ -20,14 +20,9 @@ from yacs.config import CfgNode
 
 from lib.utils.grid import feature_grid, num_stages
 
-from .weights import load_convnext
+from .weights import CONVNEXT_ARCHS, load_convnext
 
-ENCODER_ARCHS: dict[str, dict] = {
-    "dinov3_convnext_tiny": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 9, 3]},
-    "dinov3_convnext_small": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 27, 3]},
-    "dinov3_convnext_base": {"hidden_sizes": [128, 256, 512, 1024], "depths": [3, 3, 27, 3]},
-    "dinov3_convnext_large": {"hidden_sizes": [192, 384, 768, 1536], "depths": [3, 3, 27, 3]},
-}
+ENCODER_ARCHS = CONVNEXT_ARCHS  # MODEL.ENCODER.TYPE -> widths and depths
 
 
 def build_hf_convnext(enc: CfgNode) -> DINOv3ConvNextModel:
