@@ -15,16 +15,20 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "AUX_MODALITIES",
     "IMAGE_EXTENSIONS",
     "AnnotationError",
     "FrameReadError",
+    "depth_colormap",
     "list_files",
     "list_image_files",
     "natural_key",
     "read_annotation",
+    "read_depth",
     "read_image",
     "read_label_file",
     "read_list_file",
+    "read_rgbx",
     "read_sentence",
 ]
 
@@ -58,6 +62,49 @@ def read_image(path: PathLike) -> np.ndarray:
     if image is None:
         raise FrameReadError(path, "file exists but could not be decoded as an image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+MAX_DEPTH = 10000  # SUTrack's depth clip: min(3 x median, MAX_DEPTH), in the sensor's units (mm)
+AUX_MODALITIES = ("depth", "thermal", "event")  # the X of RGB-X: how read_rgbx turns the X frame into 3 channels
+
+
+def read_depth(path: PathLike) -> np.ndarray:
+    """Read a depth map (16-bit PNG, kept at its bit depth) as H x W float32, or raise FrameReadError."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FrameReadError(path, "file does not exist")
+    depth = cv2.imread(path, cv2.IMREAD_ANYDEPTH)
+    if depth is None:
+        raise FrameReadError(path, "file exists but could not be decoded as a depth image")
+    return depth.astype(np.float32)
+
+
+def depth_colormap(depth: np.ndarray) -> np.ndarray:
+    """SUTrack's `rgbcolormap` X half: clip at min(3 x median, 10000), min-max to 0..255, JET (as RGB)."""
+    depth = np.asarray(depth, dtype=np.float32)
+    depth = np.minimum(depth, min(3.0 * float(np.median(depth)), MAX_DEPTH))
+    low, high = float(depth.min()), float(depth.max())
+    scaled = (depth - low) * (255.0 / (high - low)) if high > low else np.zeros_like(depth)
+    colored = cv2.applyColorMap(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.cvtColor(colored, cv2.COLOR_BGR2RGB)
+
+
+def read_rgbx(rgb_path: PathLike, aux_path: PathLike, modality: str) -> np.ndarray:
+    """RGB frame + auxiliary frame -> H x W x 6 uint8 (RGB, then X as 3 channels); one reader for train and test.
+
+    modality 'depth': the depth map through `depth_colormap`; 'thermal' / 'event': the X image read as RGB
+    (grayscale expanded). An X frame of another size than the RGB frame is resized to it.
+    """
+    rgb = read_image(rgb_path)
+    if modality == "depth":
+        aux = depth_colormap(read_depth(aux_path))
+    elif modality in AUX_MODALITIES:
+        aux = read_image(aux_path)
+    else:
+        raise ValueError(f"unknown auxiliary modality '{modality}' for {aux_path}; known: {list(AUX_MODALITIES)}")
+    if aux.shape[:2] != rgb.shape[:2]:
+        aux = cv2.resize(aux, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.concatenate([rgb, aux], axis=2)
 
 
 def natural_key(name: str) -> tuple:

@@ -32,6 +32,7 @@ DATASET_DIRS = {
     "lasher_dir": "lasher",
     "rgbt234_dir": "rgbt234",
     "visevent_dir": "visevent",
+    "vot22_rgbd_dir": "vot22_rgbd",
     "custom_dir": "custom",
 }
 
@@ -61,6 +62,7 @@ class Settings:
     lasher_dir: str = ""
     rgbt234_dir: str = ""
     visevent_dir: str = ""
+    vot22_rgbd_dir: str = ""
     custom_dir: str = ""
     source: dict = field(default_factory=dict)
 

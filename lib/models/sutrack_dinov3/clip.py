@@ -14,6 +14,8 @@ from timm.layers import trunc_normal_
 from torch import nn
 from yacs.config import CfgNode
 
+from lib.utils.settings import PROJECT_ROOT
+
 from .weights import explain_failure
 
 CONTEXT_LENGTH = 77
@@ -31,6 +33,8 @@ def tokenize(sentences: list[str | None], context_length: int = CONTEXT_LENGTH) 
 def _resolve_model_name(name: str) -> str:
     path = Path(name)
     if path.suffix == ".json":
+        if not path.is_absolute() and not path.is_file():
+            path = PROJECT_ROOT / path  # configs name it relative to the repository root
         if not path.is_file():
             raise FileNotFoundError(f"MODEL.TEXT_ENCODER.TYPE: open_clip config '{name}' not found")
         open_clip.add_model_config(path)

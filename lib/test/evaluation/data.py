@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lib.utils.dataset_layouts import Layout, SeqRecord
+from lib.utils.dataset_layouts import AUX_FRAMES_KEY, MODALITY_KEY, Layout, SeqRecord
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["BaseDataset", "Sequence", "SequenceList"]
@@ -17,7 +17,11 @@ __all__ = ["BaseDataset", "Sequence", "SequenceList"]
 
 @dataclass
 class Sequence:
-    """One evaluation sequence: frame paths, (N, 4) xywh ground truth (N = 1 for test-server splits)."""
+    """One evaluation sequence: frame paths, (N, 4) xywh ground truth (N = 1 for test-server splits).
+
+    RGB-X sequences also carry `aux_frames` (X frame paths, index-aligned with `frames`) and `modality`
+    ('depth' | 'thermal' | 'event'); the runner then reads 6-channel frames with lib.utils.image.read_rgbx.
+    """
 
     name: str
     frames: list[str]
@@ -27,6 +31,8 @@ class Sequence:
     object_class: str | None = None
     language: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. resolution (W, H), per-frame cover
+    aux_frames: list[str] | None = None
+    modality: str | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -86,10 +92,12 @@ class BaseDataset:
         return layout.sequence_names()
 
     def to_sequence(self, record: SeqRecord) -> Sequence:
-        meta = dict(record.meta)
+        meta = {k: v for k, v in record.meta.items() if k not in (AUX_FRAMES_KEY, MODALITY_KEY)}
         meta.update({k: v for k, v in record.extra.items()})
+        aux = record.aux_frames
         return Sequence(record.name, record.frames.paths(), self.name, record.boxes, record.visible,
-                        record.object_class, record.language, meta)
+                        record.object_class, record.language, meta, None if aux is None else aux.paths(),
+                        record.modality)
 
     def get_sequence_list(self) -> SequenceList:
         """All usable sequences (read once); unusable ones are warned about and listed in `skipped`."""

@@ -7,32 +7,41 @@ from lib.test.evaluation.data import BaseDataset, SequenceList
 from lib.utils.dataset_layouts import (
     GOT10K_SPLIT_FILES,
     CustomLayout,
+    DepthTrackLayout,
     Got10kLayout,
     LasotLayout,
     Layout,
     NfsLayout,
     Otb99LangLayout,
     OtbLayout,
+    RgbtLayout,
     Tnl2kLayout,
     TrackingNetLayout,
     Uav123Layout,
+    VisEventLayout,
     read_split_file,
+    split_folder,
 )
 from lib.utils.settings import Settings
 
 __all__ = [
     "CustomDataset",
     "DATASETS",
+    "DepthTrackDataset",
     "GOT10KDataset",
+    "LasHeRDataset",
     "LaSOTDataset",
     "LaSOTExtensionSubsetDataset",
     "LaSOTLangDataset",
     "NFSDataset",
     "OTB99LangDataset",
     "OTBDataset",
+    "RGBT234Dataset",
     "TNL2KDataset",
     "TrackingNetDataset",
     "UAVDataset",
+    "VOTRGBDDataset",
+    "VisEventDataset",
     "dataset_names",
     "get_dataset",
     "load_dataset",
@@ -126,12 +135,12 @@ class LaSOTExtensionSubsetDataset(BaseDataset):
 
 
 class TNL2KDataset(BaseDataset):
-    """TNL2K test set with language.txt sentences."""
+    """TNL2K test set with language.txt sentences (tnl2k_dir, or its test/ or TNL2K_test_subset/ folder)."""
 
     name, root_key, title = "tnl2k", "tnl2k_dir", "TNL2K"
 
     def layout(self) -> Layout:
-        return Tnl2kLayout(self.root)
+        return Tnl2kLayout(split_folder(self.root, "test", "TNL2K_test_subset"))
 
 
 class OTB99LangDataset(BaseDataset):
@@ -141,6 +150,54 @@ class OTB99LangDataset(BaseDataset):
 
     def layout(self) -> Layout:
         return Otb99LangLayout(self.root, split="test")
+
+
+class DepthTrackDataset(BaseDataset):
+    """DepthTrack test set, RGB + depth (depthtrack_dir or its test/ folder); long-term metrics (Pr, Re, F)."""
+
+    name, root_key, title = "depthtrack", "depthtrack_dir", "DepthTrack"
+
+    def layout(self) -> Layout:
+        return DepthTrackLayout(split_folder(self.root, "test"))
+
+
+class VOTRGBDDataset(BaseDataset):
+    """VOT-RGBD 2022 sequences of a VOT workspace (vot22_rgbd_dir or its sequences/ folder, list.txt order)."""
+
+    name, root_key, title = "vot22_rgbd", "vot22_rgbd_dir", "VOT-RGBD22"
+
+    def layout(self) -> Layout:
+        return DepthTrackLayout(split_folder(self.root, "sequences"))
+
+
+class LasHeRDataset(BaseDataset):
+    """LasHeR test set, RGB + thermal (lasher_dir or its testingset/ folder); PR, NPR, SR."""
+
+    name, root_key, title = "lasher", "lasher_dir", "LasHeR"
+
+    def layout(self) -> Layout:
+        return RgbtLayout(split_folder(self.root, "testingset", "TestingSet", "test"))
+
+
+class RGBT234Dataset(BaseDataset):
+    """RGBT234, RGB + thermal; the infrared ground truth goes to meta['ground_truth_rect_ir'] for MPR / MSR."""
+
+    name, root_key, title = "rgbt234", "rgbt234_dir", "RGBT234"
+
+    def layout(self) -> Layout:
+        return RgbtLayout(self.root, infrared_gt=True)
+
+
+class VisEventDataset(BaseDataset):
+    """VisEvent test set, RGB + event (testlist.txt in visevent_dir or its test_subset/ folder); AUC, precision.
+
+    Frames before the target's first appearance are dropped (the toolkit starts there too).
+    """
+
+    name, root_key, title = "visevent", "visevent_dir", "VisEvent"
+
+    def layout(self) -> Layout:
+        return VisEventLayout(split_folder(self.root, "test_subset", "test"), split="test", trim_absent_start=True)
 
 
 class CustomDataset(BaseDataset):
@@ -165,6 +222,11 @@ DATASETS: dict[str, tuple[type[BaseDataset], dict]] = {
     "tnl2k": (TNL2KDataset, {}),
     "lasot_lang": (LaSOTLangDataset, {}),
     "otb99_lang": (OTB99LangDataset, {}),
+    "depthtrack": (DepthTrackDataset, {}),
+    "vot22_rgbd": (VOTRGBDDataset, {}),
+    "lasher": (LasHeRDataset, {}),
+    "rgbt234": (RGBT234Dataset, {}),
+    "visevent": (VisEventDataset, {}),
     "custom": (CustomDataset, {}),
 }
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from lib.test.evaluation.tracker import ResultFiles, Tracker
 from lib.utils.got10k_format import atomic_write_bytes
-from lib.utils.image import read_image
+from lib.utils.image import read_image, read_rgbx
 
 
 @dataclass
@@ -58,6 +58,14 @@ def save_results(files: ResultFiles, output: SequenceOutput) -> None:
     atomic_write_bytes(files.boxes, _table(boxes, "%d"))
 
 
+def read_frame(seq, index: int) -> np.ndarray:
+    """Frame `index` of `seq`: H x W x 3 RGB, or H x W x 6 RGB-X when the sequence has `aux_frames`."""
+    aux = getattr(seq, "aux_frames", None)
+    if aux:
+        return read_rgbx(seq.frames[index], aux[index], seq.modality)
+    return read_image(seq.frames[index])
+
+
 def run_sequence(seq, tracker, debug: int = 0) -> SequenceOutput:
     """Track one sequence with a lib.api.Tracker; frame 0 reports the initial box with confidence 1."""
     info = seq.init_info()
@@ -65,14 +73,14 @@ def run_sequence(seq, tracker, debug: int = 0) -> SequenceOutput:
     if not frames:
         raise ValueError("the sequence has no frames")
     output = SequenceOutput()
-    image = read_image(frames[0])
+    image = read_frame(seq, 0)
     start = time.perf_counter()
     tracker.initialize(image, info["init_bbox"], text=info.get("init_nlp"))
     output.times.append(time.perf_counter() - start)
     output.boxes.append([float(v) for v in info["init_bbox"]])
     output.scores.append(1.0)
-    for index, frame in enumerate(frames[1:], start=1):
-        image = read_image(frame)
+    for index in range(1, len(frames)):
+        image = read_frame(seq, index)
         start = time.perf_counter()
         box, score = tracker.track(image)
         output.times.append(time.perf_counter() - start)

@@ -24,7 +24,10 @@ class BaseTracker:
 
 
 def as_rgb(image: np.ndarray, channels: int = 3) -> np.ndarray:
-    """H x W (grayscale), H x W x 1, x 3, x 4 (alpha dropped) or x 6 (RGB-X) uint8 -> H x W x C uint8."""
+    """H x W (grayscale), H x W x 1, x 3, x 4 (alpha dropped) or x 6 (RGB-X) uint8 -> H x W x C uint8.
+
+    A 6-channel frame for a 3-channel model keeps its RGB half (the X half is RGB-X data's extra).
+    """
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 images, got dtype {image.dtype} with shape {image.shape}")
@@ -39,6 +42,8 @@ def as_rgb(image: np.ndarray, channels: int = 3) -> np.ndarray:
         return image[:, :, :3]
     if c in (3, 6) and c <= channels:
         return image
+    if c == 6:
+        return image[:, :, :3]
     raise ValueError(f"frames must have 1, 3 or 4 channels (or {channels} for this model), got shape {image.shape}")
 
 

@@ -1,7 +1,8 @@
 """Training datasets (pytracking's BaseVideoDataset interface) and the name -> dataset factory.
 
-`build_train_dataset(name)` accepts the names used in configs' DATA.TRAIN.DATASETS_NAME. RGB-X and
-language datasets register themselves with `register_train_dataset` (same interface, 6-channel frames).
+`build_train_dataset(name)` accepts the names used in configs' DATA.TRAIN.DATASETS_NAME, SUTrack's RGB-X
+(6-channel frames: DepthTrack_*, LasHeR_*, VisEvent) and language (TNL2K_train, OTB99_train, REFCOCOG) ones
+included; datasets defined elsewhere join with `register_train_dataset`.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, BaseVide
 from lib.train.dataset.coco import MSCOCOSeq
 from lib.train.dataset.custom import CustomDataset
 from lib.train.dataset.got10k import Got10k
+from lib.train.dataset.language import Otb99Lang, RefCOCOSeq, Tnl2k
 from lib.train.dataset.lasot import Lasot
+from lib.train.dataset.rgbx import DepthTrack, LasHeR, RgbxVideoDataset, VisEvent
 from lib.train.dataset.trackingnet import TrackingNet
 from lib.utils.image import FrameReadError
 from lib.utils.settings import Settings, env_settings
@@ -20,12 +23,19 @@ __all__ = [
     "AnnotatedVideoDataset",
     "BaseVideoDataset",
     "CustomDataset",
+    "DepthTrack",
     "FrameReadError",
     "Got10k",
+    "LasHeR",
     "Lasot",
     "MSCOCOSeq",
+    "Otb99Lang",
+    "RefCOCOSeq",
+    "RgbxVideoDataset",
     "SequenceTable",
+    "Tnl2k",
     "TrackingNet",
+    "VisEvent",
     "build_train_dataset",
     "register_train_dataset",
     "train_dataset_names",
@@ -42,6 +52,16 @@ _FACTORIES: dict[str, Factory] = {
     "COCO17": lambda s: MSCOCOSeq("2017", settings=s),
     "TRACKINGNET": lambda s: TrackingNet(settings=s),
     "CUSTOM": lambda s: CustomDataset(settings=s),
+    # multi-modal (6-channel RGB-X frames) and language datasets, under SUTrack's names
+    "DepthTrack_train": lambda s: DepthTrack("train", settings=s),
+    "DepthTrack_val": lambda s: DepthTrack("val", settings=s),
+    "LasHeR_all": lambda s: LasHeR("all", settings=s),
+    "LasHeR_train": lambda s: LasHeR("train", settings=s),
+    "LasHeR_val": lambda s: LasHeR("val", settings=s),
+    "VisEvent": lambda s: VisEvent("train", settings=s),
+    "TNL2K_train": lambda s: Tnl2k(settings=s),
+    "OTB99_train": lambda s: Otb99Lang("train", settings=s),
+    "REFCOCOG": lambda s: RefCOCOSeq("train", settings=s),
 }
 
 
