@@ -257,3 +257,17 @@ def test_interpolated_positions_for_other_crop_sizes():
     strict = build_sutrack_dinov3(tiny_cfg()).eval()
     with pytest.raises(ValueError, match="POS_TYPE"):
         strict.track_step(torch.randn(1, 3, 160, 160), strict.encode_template([t], [anno]))
+
+
+def test_base_config_inheritance(tmp_path):
+    """`_BASE_` merges the named YAML first; the ablation config differs from tiny in one key only."""
+    blind = load_config("experiments/sutrack_dinov3/tiny_template_blind.yaml")
+    tiny = load_config(TINY)
+    assert blind.MODEL.FUSION.TEMPLATE_TOKENS is False and tiny.MODEL.FUSION.TEMPLATE_TOKENS is True
+    blind.defrost()
+    blind.MODEL.FUSION.TEMPLATE_TOKENS = True
+    assert blind == tiny
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("_BASE_: loop.yaml\n")
+    with pytest.raises(ValueError, match="names the file itself"):
+        load_config(loop)

@@ -156,6 +156,7 @@ _C.TEST.USE_NLP.LASOT_LANG = True
 _C.TEST.USE_NLP.OTB99_LANG = True
 
 cfg = _C
+BASE_KEY = "_BASE_"  # a YAML may start from another one: `_BASE_: tiny.yaml` (relative to the file)
 
 
 def get_default_config() -> CN:
@@ -195,6 +196,12 @@ def update_config_from_file(filename: str | Path, config: CN | None = None) -> C
         raise ValueError(f"{path}: the top level must be a mapping of config sections")
     target = cfg if config is None else config
     target.defrost()
+    base = data.pop(BASE_KEY, None)
+    if base is not None:  # a variant of another config: merge that one first, then the differences
+        base_path = path.parent / str(base)
+        if base_path.resolve() == path.resolve():
+            raise ValueError(f"{path}: {BASE_KEY} names the file itself")
+        update_config_from_file(base_path, target)
     _merge(target, data, path)
     return target
 

@@ -1,0 +1,30 @@
+"""The main job end to end on a shortened budget: data, both trainings, tracking, scoring, plots, video."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_main_job_runs_end_to_end(tmp_path, repo_root):
+    ws = tmp_path / "ws"
+    cmd = [sys.executable, "tracking/run_demo.py", "--workspace", str(ws), "--train", "3", "--val", "2",
+           "--frames", "10", "--epochs", "1", "--samples_per_epoch", "16", "--batch_size", "4"]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    # the analysis table has a row for each of the three trackers, with GOT-10k AO columns
+    table = out[out.index("=== 4. score"):]
+    assert "AO" in table and "SR0.50" in table
+    for label in ("tiny", "tiny_template_blind", "stay-at-first-box"):
+        assert label in table
+    for config in ("tiny", "tiny_template_blind"):
+        assert (ws / "checkpoints/train/sutrack_dinov3" / config / "SUTRACK_ep0001.pth.tar").is_file()
+        results = ws / "test/tracking_results/sutrack_dinov3" / config / "got10k_val"
+        assert len(list(results.glob("GOT-10k_Val_*[0-9].txt"))) == 2
+    assert (ws / "plots" / "success_plot.png").is_file()
+    videos = list((ws / "video").iterdir())
+    assert any(p.suffix == ".txt" for p in videos) and any(p.suffix in (".mp4", ".avi") for p in videos)
+    assert "main job finished" in out
+    # a rerun skips every finished stage
+    rerun = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0 and "2.1 train" not in rerun.stdout and "1. demo data" not in rerun.stdout
