@@ -61,16 +61,18 @@ class Tracker:
 
 def build_tracker(config: str | Path, checkpoint: str | Path | None = None, device: str = "auto",
                   backend: str | None = None, dataset_name: str | None = None, *, random_weights: bool = False,
-                  seed: int = 0, bgr: bool = False) -> Tracker:
+                  seed: int = 0, bgr: bool = False, onnx_dir: str | Path | None = None) -> Tracker:
     """A ready tracker for `config` (name under experiments/sutrack_dinov3 or a YAML path).
 
     checkpoint: a `.pth.tar` from training; None takes TEST.EPOCH's checkpoint under save_dir (a missing
     one raises naming the path) unless `random_weights` (seeded by `seed`, for smoke runs).
     device: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...; backend: a key of BACKENDS
     ('pytorch'; 'onnx' when installed), None = the config's TEST.BACKEND. dataset_name selects the
-    per-dataset TEST keys (template update, multi-modal, language). bgr: frames come from cv2.
+    per-dataset TEST keys (template update, multi-modal, language). bgr: frames come from cv2. onnx_dir:
+    graphs from tracking/export_onnx.py for backend 'onnx' (default: exported into the cache on first use).
     """
     params = parameters(config, checkpoint=checkpoint, random_weights=random_weights, seed=seed)
+    params.onnx_dir = None if onnx_dir is None else str(onnx_dir)
     torch_device = resolve_device(device)
     network = get_backend(backend or params.cfg.TEST.BACKEND)(params, torch_device)
     inner = SUTrackDINOv3Tracker(params, dataset_name=dataset_name, network=network, device=torch_device)

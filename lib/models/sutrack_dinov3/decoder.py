@@ -57,6 +57,18 @@ def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.
     return (box, max_score) if return_score else box
 
 
+def select_box(out: dict, window: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Head outputs -> the tracker's box (B x 4 normalised cxcywh) and score (B).
+
+    CENTER head with a Hann window: `cal_bbox` at the windowed score map's peak; otherwise the head's own
+    box and its score map's peak. One function, so the eager tracker and the ONNX step graph agree.
+    """
+    if window is not None and "size_map" in out:
+        box, score = cal_bbox(out["score_map"] * window, out["size_map"], out["offset_map"], return_score=True)
+        return box, score[:, 0]
+    return out["pred_boxes"][:, 0], out["score_map"].flatten(1).amax(1)
+
+
 class CenterHead(nn.Module):
     """CenterNet-style head: score (centre), size and sub-cell offset maps."""
 

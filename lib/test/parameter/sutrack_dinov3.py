@@ -34,6 +34,7 @@ class TrackerParams:
     search_factor: float = 4.0
     search_size: int = 224
     debug: int = 0
+    onnx_dir: str | None = None  # exported graphs for backend 'onnx' (None: export into the cache)
 
 
 def resolve_config(config: str | Path) -> Path:

@@ -3,8 +3,9 @@
 The network comes from a backend (`BACKENDS`, name -> loader(params, device)); every backend returns an
 object with `encode_template(template_list, template_anno_list)`, `track_step(search, template_cache,
 text_src)` (-> dict with `pred_boxes` B x 1 x 4 normalised cxcywh, `score_map`, and for the CENTER
-head `size_map`, `offset_map`) and, for language, `forward_textencoder(ids)`. The ONNX backend registers
-itself from `lib/test/tracker/onnx_backend.py` when that module exists.
+head `size_map`, `offset_map`), or, when the backend post-processes inside its graph (ONNX: Hann window
+and `cal_bbox`), `pred_boxes` and `score` (B) already final; and, for language, `forward_textencoder(ids)`.
+The ONNX backend registers itself from `lib/test/tracker/onnx_backend.py` when that module exists.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from yacs.config import CfgNode
 
 from lib.models.sutrack_dinov3 import build_sutrack_dinov3
 from lib.models.sutrack_dinov3.clip import tokenize
-from lib.models.sutrack_dinov3.decoder import cal_bbox
+from lib.models.sutrack_dinov3.decoder import select_box
 from lib.test.parameter.sutrack_dinov3 import TrackerParams
 from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
 from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
@@ -30,7 +31,8 @@ BOX_MARGIN = 10  # pixels of the box kept inside the image (SUTrack's clip_box m
 
 NetworkLoader = Callable[[TrackerParams, torch.device], Any]
 BACKENDS: dict[str, NetworkLoader] = {}
-OPTIONAL_BACKENDS = {"onnx": "lib.test.tracker.onnx_backend"}  # modules that call register_backend on import
+# modules that call register_backend on import
+OPTIONAL_BACKENDS = {"onnx": "lib.test.tracker.onnx_backend", "onnx_int8": "lib.test.tracker.onnx_backend"}
 
 
 def register_backend(name: str, loader: NetworkLoader) -> None:
@@ -97,9 +99,13 @@ register_backend("pytorch", load_pytorch_network)
 
 
 def per_dataset(node: CfgNode, dataset_name: str | None):
-    """SUTrack's per-dataset TEST keys: the entry for the upper-case dataset name, else DEFAULT."""
+    """SUTrack's per-dataset TEST keys: the upper-case dataset name, else its family (the part before the
+    first '_': GOT10K_VAL -> GOT10K, LASOT_LANG -> LASOT), else DEFAULT."""
     key = (dataset_name or "").upper()
-    return node[key] if key and key in node else node.DEFAULT
+    for candidate in (key, key.split("_")[0]):
+        if candidate and candidate in node:
+            return node[candidate]
+    return node.DEFAULT
 
 
 def hann2d(height: int, width: int) -> torch.Tensor:
@@ -125,7 +131,10 @@ class SUTrackDINOv3Tracker(BaseTracker):
         self.update_interval = max(1, int(per_dataset(test.UPDATE_INTERVALS, dataset_name)))
         self.update_threshold = float(per_dataset(test.UPDATE_THRESHOLD, dataset_name))
         self.in_chans = 6 if cfg.DATA.MULTI_MODAL_VISION else 3
-        if per_dataset(test.MULTI_MODAL_VISION, dataset_name) and self.in_chans != 6:
+        # TEST.MULTI_MODAL_VISION.<DATASET>: feed RGB-X frames whole; off, only their RGB half is used (the
+        # RGB-only ablation). RGB frames are duplicated to 6 channels for a 6-channel model either way.
+        self.multi_modal_vision = bool(per_dataset(test.MULTI_MODAL_VISION, dataset_name))
+        if self.multi_modal_vision and self.in_chans != 6:
             raise ValueError(f"TEST.MULTI_MODAL_VISION is on for '{dataset_name}' but the model of "
                              f"{params.yaml_file} takes 3 channels (DATA.MULTI_MODAL_VISION is False)")
         self.use_language = bool(per_dataset(test.MULTI_MODAL_LANGUAGE, dataset_name))
@@ -141,6 +150,8 @@ class SUTrackDINOv3Tracker(BaseTracker):
         std = torch.tensor(list(cfg.DATA.STD) * repeats, dtype=torch.float32)
         self._scale = (1.0 / (255.0 * std)).view(1, -1, 1, 1).to(self.device)
         self._shift = (-mean / std).view(1, -1, 1, 1).to(self.device)
+        self._scale_np, self._shift_np = self._scale.cpu().numpy().reshape(-1), self._shift.cpu().numpy().reshape(-1)
+        self._norm_rows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         grid = feature_grid(params.search_size, cfg.MODEL.ENCODER.STRIDE)
         self.window = hann2d(*grid).to(self.device) if test.WINDOW else None
 
@@ -150,11 +161,29 @@ class SUTrackDINOv3Tracker(BaseTracker):
         self.text_src: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ helpers
+    def _frame(self, image: np.ndarray) -> np.ndarray:
+        """The frame as the model takes it: 3 channels, or 6 (RGB-X) when this dataset is multi-modal."""
+        image = as_rgb(image, self.in_chans)
+        return image[:, :, :3] if image.shape[2] == 6 and not self.multi_modal_vision else image
+
     def _to_tensor(self, crop: np.ndarray) -> torch.Tensor:
-        """H x W x C uint8 crop -> normalised 1 x in_chans x H x W float tensor (3 -> 6 by duplication)."""
-        x = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device, non_blocking=True)
-        c = x.shape[2]
-        x = x.permute(2, 0, 1)[None].float() * self._scale[:, :c] + self._shift[:, :c]
+        """H x W x C uint8 crop -> normalised 1 x in_chans x H x W float tensor (3 -> 6 by duplication).
+
+        On the CPU numpy normalises (the same float32 arithmetic, bit for bit): torch's element-wise ops wake
+        OpenMP threads, which spin for up to ~20 ms per frame when other processes share the cores.
+        """
+        h, w, c = crop.shape
+        if self.device.type == "cpu":
+            rows = self._norm_rows.get((w, c))
+            if rows is None:  # per-channel constants tiled along a row: numpy then runs long inner loops
+                rows = self._norm_rows[(w, c)] = (np.tile(self._scale_np[:c], w), np.tile(self._shift_np[:c], w))
+            x = crop.reshape(h, w * c).astype(np.float32)
+            x *= rows[0]
+            x += rows[1]
+            x = torch.from_numpy(x.reshape(h, w, c)).permute(2, 0, 1)[None]
+        else:  # upload uint8 (4x less to copy), normalise on the device
+            x = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device, non_blocking=True)
+            x = x.permute(2, 0, 1)[None].float() * self._scale[:, :c] + self._shift[:, :c]
         return torch.cat([x, x], 1) if c == 3 and self.in_chans == 6 else x
 
     def _template(self, image: np.ndarray, box) -> tuple[torch.Tensor, torch.Tensor]:
@@ -164,15 +193,18 @@ class SUTrackDINOv3Tracker(BaseTracker):
         return self._to_tensor(crop), anno
 
     def _decode(self, out: dict) -> tuple[np.ndarray, float]:
-        """Head outputs -> (normalised cxcywh box in the search crop, confidence), windowed if TEST.WINDOW."""
-        score_map = out["score_map"]
-        if self.window is not None and "size_map" in out:
-            if score_map.shape[-2:] != self.window.shape[-2:]:
+        """Head outputs -> (normalised cxcywh box in the search crop, confidence), windowed if TEST.WINDOW.
+
+        One device -> host copy per frame (box and score together).
+        """
+        if "score" in out:  # the backend's graph already applied the window and cal_bbox
+            boxes, score = out["pred_boxes"][:, 0], out["score"]
+        else:
+            score_map = out["score_map"]
+            if self.window is not None and "size_map" in out and score_map.shape[-2:] != self.window.shape[-2:]:
                 raise ValueError(f"score map {tuple(score_map.shape[-2:])} does not match the Hann window "
                                  f"{tuple(self.window.shape[-2:])} of TEST.SEARCH_SIZE {self.params.search_size}")
-            boxes, score = cal_bbox(score_map * self.window, out["size_map"], out["offset_map"], return_score=True)
-        else:
-            boxes, score = out["pred_boxes"][:, 0], score_map.flatten(1).amax(1)
+            boxes, score = select_box(out, self.window)
         values = torch.cat([boxes[0].reshape(4), score.reshape(-1)[:1]]).float().cpu().numpy()
         return values[:4].astype(np.float64), float(values[4])
 
@@ -180,7 +212,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
     @torch.inference_mode()
     def initialize(self, image: np.ndarray, info: dict) -> None:
         """Crop and encode the template(s) once; encode the sentence once when language is on."""
-        image = as_rgb(image, self.in_chans)
+        image = self._frame(image)
         if "init_bbox" not in info:
             raise ValueError(f"initialize() needs info['init_bbox'] = [x, y, w, h], got keys {sorted(info)}")
         box = check_init_box(info["init_bbox"])
@@ -201,7 +233,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
         """Search around the previous box; returns {'target_bbox': [x, y, w, h], 'best_score': float}."""
         if self.state is None:
             raise RuntimeError("track() called before initialize()")
-        image = as_rgb(image, self.in_chans)
+        image = self._frame(image)
         height, width = image.shape[:2]
         self.frame_id += 1
         crop, crop_info = sample_target(image, self.state, self.params.search_factor, self.params.search_size)

@@ -1,0 +1,158 @@
+"""ONNX backend and speed tooling: same boxes as PyTorch, valid graphs, a working profiler (no timings asserted)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+import yaml
+
+from lib.api import build_tracker
+from lib.test.parameter.sutrack_dinov3 import parameters
+from lib.test.tracker import onnx_backend as ob
+from lib.test.utils.dataset_writers import synthetic_sequence
+
+TOL = 1e-3  # normalised box coordinates (pixels / frame size)
+SIZE = (160, 120)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    return synthetic_sequence(10, size=SIZE, seed=1, box_size=(30, 22))
+
+
+def tiny_yaml(tmp_path, repo_root, **sections) -> str:
+    """tiny.yaml with `sections` ({'DATA': {...}, 'TEST': {...}}) merged in, written under tmp_path."""
+    data = yaml.safe_load((repo_root / "experiments" / "sutrack_dinov3" / "tiny.yaml").read_text())
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    path = tmp_path / "tiny_variant.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def track_both(config: str, frames, boxes, reset: bool, text: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, list]:
+    """Boxes (normalised by the frame size) and scores of both backends; `reset` restarts each frame at the
+    ground truth so every frame compares a different crop (random weights drift otherwise)."""
+    results = []
+    for backend in ("pytorch", "onnx"):
+        tracker = build_tracker(config, random_weights=True, device="cpu", backend=backend)
+        tracker.initialize(frames[0], boxes[0], text=text)
+        out = []
+        for frame, gt in zip(frames[1:], boxes[1:]):
+            if reset:
+                tracker.tracker.state = [float(v) for v in gt]
+            out.append(tracker.track(frame))
+        results.append(out)
+    scale = np.array([SIZE[0], SIZE[1], SIZE[0], SIZE[1]], dtype=np.float64)
+    torch_boxes, onnx_boxes = (np.array([box for box, _ in r]) / scale for r in results)
+    return torch_boxes, onnx_boxes, results
+
+
+def test_onnx_and_pytorch_give_the_same_boxes(sequence):
+    frames, boxes = sequence
+    for reset in (True, False):
+        torch_boxes, onnx_boxes, results = track_both("tiny", frames, boxes, reset)
+        np.testing.assert_allclose(onnx_boxes, torch_boxes, atol=TOL)
+        np.testing.assert_allclose([s for _, s in results[1]], [s for _, s in results[0]], atol=TOL)
+    assert np.ptp(torch_boxes[:, 0]) > 0  # the boxes move: the comparison is not between constants
+
+
+def test_onnx_rgbx_language_and_template_update(tmp_path, repo_root, sequence):
+    """6-channel input, the text-token graph and two templates (one updated) give PyTorch's boxes too."""
+    frames, boxes = sequence
+    config = tiny_yaml(tmp_path, repo_root, DATA={"MULTI_MODAL_VISION": True, "MULTI_MODAL_LANGUAGE": True},
+                       TEST={"NUM_TEMPLATES": 2, "UPDATE_INTERVALS": {"DEFAULT": 2},
+                             "UPDATE_THRESHOLD": {"DEFAULT": 0.0}, "MULTI_MODAL_LANGUAGE": {"DEFAULT": True},
+                             "USE_NLP": {"DEFAULT": True}})
+    torch_boxes, onnx_boxes, _ = track_both(config, frames[:6], boxes[:6], reset=True, text="the astronaut")
+    np.testing.assert_allclose(onnx_boxes, torch_boxes, atol=TOL)
+    folder = ob.cache_dir(parameters(config, random_weights=True))
+    assert {p.name for p in folder.glob("*.onnx")} == {"template.onnx", "step.onnx", "step_text.onnx"}
+
+
+def test_graphs_are_cached_and_backend_comes_from_the_config(tmp_path, repo_root, sequence, monkeypatch):
+    frames, boxes = sequence
+    config = tiny_yaml(tmp_path, repo_root, TEST={"BACKEND": "onnx"})
+    first = build_tracker(config, random_weights=True, device="cpu")  # backend from TEST.BACKEND
+    assert isinstance(first.tracker.network, ob.OnnxNetwork)
+    first.initialize(frames[0], boxes[0])
+    expected = first.track(frames[1])
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the cached graphs should have been used")
+
+    monkeypatch.setattr(ob, "export_graphs", no_export)
+    again = build_tracker(config, random_weights=True, device="cpu")
+    again.initialize(frames[0], boxes[0])
+    assert again.track(frames[1]) == expected
+    other_seed = parameters(config, random_weights=True, seed=1)
+    assert ob.cache_dir(other_seed) != ob.cache_dir(again.params)  # other weights, other cache entry
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_tracker(config, random_weights=True, device="cpu", onnx_dir=tmp_path / "missing")
+
+
+def test_int8_backend_is_opt_in_and_stays_near(sequence):
+    """'onnx_int8' quantises only the step graph; boxes move (flat random score maps), but not far."""
+    frames, boxes = sequence
+    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="onnx_int8")
+    reference = build_tracker("tiny", random_weights=True, device="cpu")
+    deviations = []
+    for t in (tracker, reference):
+        t.initialize(frames[0], boxes[0])
+    for frame, gt in zip(frames[1:], boxes[1:]):
+        for t in (tracker, reference):
+            t.tracker.state = [float(v) for v in gt]
+        (got, score), (want, _) = tracker.track(frame), reference.track(frame)
+        assert np.all(np.isfinite(got)) and 0.0 <= score <= 1.0
+        deviations.append(np.abs(np.array(got) - np.array(want)) / np.array([*SIZE, *SIZE]))
+    assert np.mean(deviations) < 0.05
+    folder = tracker.tracker.network.folder
+    assert (folder / "step_int8.onnx").is_file() and not (folder / "template_int8.onnx").exists()
+
+
+def test_export_cli_writes_checked_graphs(tmp_path, repo_root, sequence):
+    out = tmp_path / "graphs"
+    proc = subprocess.run([sys.executable, "tracking/export_onnx.py", "--config", "tiny", "--random_weights",
+                           "--out", str(out)], cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "onnx.checker passed" in proc.stdout and "max abs difference" in proc.stdout
+    for name, inputs in (("template", list(ob.TEMPLATE_INPUTS)), ("step", ob.step_input_names(False))):
+        model = onnx.load(str(out / f"{name}.onnx"))
+        onnx.checker.check_model(model, full_check=True)
+        assert [i.name for i in model.graph.input] == inputs
+        assert model.opset_import[0].version >= 17
+    assert [o.name for o in onnx.load(str(out / "step.onnx")).graph.output] == list(ob.STEP_OUTPUTS)
+    frames, boxes = sequence  # the exported folder drives a tracker like the cache does
+    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="onnx", onnx_dir=out)
+    reference = build_tracker("tiny", random_weights=True, device="cpu")
+    for t in (tracker, reference):
+        t.initialize(frames[0], boxes[0])
+    np.testing.assert_allclose(tracker.track(frames[1])[0], reference.track(frames[1])[0], atol=TOL * SIZE[0])
+
+
+def test_profile_model_prints_the_tables(tmp_path, repo_root):
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, "tracking/profile_model.py", "--config", "tiny", "--iters", "2",
+                           "--warmup", "1", "--train_batch", "2", "--threads", "1", "--json", str(out)],
+                          cwd=repo_root, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for text in ("| backbone (search crop) |", "| relation module (+ similarity map) |", "GFLOPs",
+                 "full tracker step, eager fp32", "full tracker step, onnxruntime CPU", "samples/s"):
+        assert text in proc.stdout, text
+    report = json.loads(out.read_text())
+    assert report["model"][0]["gflops"] > 0 and report["train"]["samples_per_s"] > 0
+    assert {"median_ms", "p90_ms", "fps"} <= set(report["latency"]["backbone (search crop), eager fp32"])
