@@ -18,12 +18,7 @@ def tiny_cfg(**overrides):
     """The tiny config with dotted-key overrides, e.g. tiny_cfg(**{"MODEL.DECODER.TYPE": "MLP"})."""
     cfg = load_config(TINY)
     cfg.defrost()
-    for key, value in overrides.items():
-        node = cfg
-        *path, last = key.split(".")
-        for p in path:
-            node = node[p]
-        node[last] = value
+    cfg.merge_from_list([item for pair in overrides.items() for item in pair])
     cfg.freeze()
     return cfg
 

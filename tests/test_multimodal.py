@@ -20,13 +20,6 @@ from lib.utils.image import depth_colormap, read_image, read_rgbx
 N_FRAMES = 6
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> dict:

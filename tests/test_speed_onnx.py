@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import onnx
 import pytest
-import torch
 import yaml
 
 from lib.api import build_tracker
@@ -19,13 +18,6 @@ from lib.test.utils.dataset_writers import synthetic_sequence
 TOL = 1e-3  # normalised box coordinates (pixels / frame size)
 SIZE = (160, 120)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

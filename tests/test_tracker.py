@@ -14,13 +14,6 @@ from lib.test.utils.dataset_writers import synthetic_sequence
 SIZE = (97, 71)  # odd W x H on purpose
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
 def sequence():
@@ -33,12 +26,7 @@ def make_tracker(dataset_name: str | None = None, **overrides) -> SUTrackDINOv3T
     params = parameters("tiny", random_weights=True, seed=0)
     cfg = params.cfg.clone()
     cfg.defrost()
-    for key, value in overrides.items():
-        *path, last = key.split(".")
-        node = cfg
-        for part in path:
-            node = node[part]
-        node[last] = value
+    cfg.merge_from_list([item for pair in overrides.items() for item in pair])
     cfg.freeze()
     params.cfg = cfg
     return SUTrackDINOv3Tracker(params, dataset_name=dataset_name, device="cpu")

@@ -16,14 +16,6 @@ from lib.train.optim import LRFactor, build_optimizer, configure_trainable
 from lib.train.trainers import checkpoint as ckpt
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def tiny_cfg(repo_root, **overrides):
     cfg = load_config(repo_root / "experiments" / "sutrack_dinov3" / "tiny.yaml")
     cfg.defrost()

@@ -14,15 +14,6 @@ from lib.utils.grid import feature_grid
 from lib.utils.image import FrameReadError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two shared cores: one intra-op thread avoids OpenMP oversubscription stalls."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def cfg(repo_root):
     return load_config(repo_root / "experiments" / "sutrack_dinov3" / "tiny.yaml")

@@ -22,13 +22,6 @@ QUICK = ["TRAIN.BATCH_SIZE", "4", "TRAIN.PRINT_INTERVAL", "2", "MODEL.FUSION.DRO
          "MODEL.ENCODER.DROP_PATH", "0.1"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
 def got10k_root(tmp_path_factory) -> Path:

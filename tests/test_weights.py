@@ -107,7 +107,7 @@ def test_timm_checkpoint_file(tmp_path, pixels, name, conv_mlp):
 
 
 def test_timm_hub_folder(tmp_path, pixels):
-    """A folder as `huggingface-cli download timm/<name>` leaves it: timm's config.json and two weight files."""
+    """A folder as `hf download timm/<name>` leaves it: timm's config.json and two weight files."""
     net = _timm_convnext()
     (tmp_path / "config.json").write_text(json.dumps({"architecture": "convnext_tiny", "num_classes": 0}))
     save_file(net.state_dict(), tmp_path / "model.safetensors")

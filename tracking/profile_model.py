@@ -20,10 +20,8 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +40,7 @@ from lib.models.sutrack_dinov3.encoder import TemplateFeatures  # noqa: E402
 from lib.test.parameter.sutrack_dinov3 import TrackerParams, parameters  # noqa: E402
 from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker, build_network, resolve_device  # noqa: E402
 from lib.test.utils.dataset_writers import synthetic_sequence  # noqa: E402
+from lib.utils.io import atomic_write_bytes  # noqa: E402
 
 Row = Callable[[], object]
 TARGET_MS, TARGET_RATIO = 57.0, 1.3  # the speed issue's targets for the full step on the fastest backend
@@ -446,10 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         out = {"info": info, "model": size_rows, "relation_head_fraction": budget, "latency": latency,
                "ratios": derived, "fastest_step": best, "train": train}
         path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-            json.dump(out, f, indent=1)
-        os.replace(f.name, path)
+        atomic_write_bytes(path, json.dumps(out, indent=1).encode())
         print(f"\nsaved {path}")
     return 0
 

@@ -70,10 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=200, help="demo train sequences")
     parser.add_argument("--val", type=int, default=20, help="demo val sequences")
     parser.add_argument("--frames", type=int, default=80, help="frames per sequence")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--samples_per_epoch", type=int, default=2000)
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak LR (1 epoch warm-up, cosine decay)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
     parser.add_argument("--threads", type=int, default=0, help="tracking/test.py worker processes")
     args = parser.parse_args(argv)
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                        "--seed", str(args.seed), "--epochs", str(args.epochs),
                        "--samples_per_epoch", str(args.samples_per_epoch),
                        "--opts", "TRAIN.BATCH_SIZE", str(args.batch_size), "TRAIN.LR", str(args.lr),
-                       "TRAIN.PRINT_INTERVAL", "100000", "DATA.TRAIN.DATASETS_NAME", "['GOT10K_train_full']"],
+                       "TRAIN.PRINT_INTERVAL", "100000", "TRAIN.SCHEDULER.TYPE", "cosine",
+                       "TRAIN.SCHEDULER.WARMUP_EPOCHS", "1.0", "DATA.TRAIN.DATASETS_NAME", "['GOT10K_train_full']"],
                       env)
         run_stage(f"3.{i + 1} track {config} on the demo val split",
                   [py, "tracking/test.py", SCRIPT, config, "--dataset_name", DATASET, "--checkpoint", str(ckpt),

@@ -9,31 +9,15 @@ readers index its lines by position. Every file is written atomically (temp file
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["write_got10k_sequence", "write_got10k_list", "atomic_write_bytes"]
+from lib.utils.io import atomic_write_bytes
 
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to path through a temp file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+__all__ = ["write_got10k_sequence", "write_got10k_list"]
 
 
 def _write_text(path: Path, text: str) -> None:

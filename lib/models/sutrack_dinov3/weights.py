@@ -43,9 +43,9 @@ CONVNEXT_ARCHS: dict[str, dict[str, list[int]]] = {
 }
 
 _FIX_GATED = ("accept Meta's licence on the model page at huggingface.co, create a read token and "
-              "`export HF_TOKEN=hf_...` (or `huggingface-cli login`); if the access request is refused, set "
+              "`export HF_TOKEN=hf_...` (or `hf auth login`); if the access request is refused, set "
               "PRETRAIN_TYPE to timm's copy of the same weights, e.g. `timm:convnext_tiny.dinov3_lvd1689m`")
-_FIX_FOLDER = ("download once on a machine with access (`huggingface-cli download <repo> --local-dir DIR`, "
+_FIX_FOLDER = ("download once on a machine with access (`hf download <repo> --local-dir DIR`, "
                "or tracking/convert_weights.py from timm / Meta files) and set PRETRAIN_TYPE to that folder")
 _FIX_OFFLINE = "or fill the hub cache once and run with `HF_HUB_OFFLINE=1`"
 _FIX_TIMM = ("run once with network access `python -c \"import timm; "

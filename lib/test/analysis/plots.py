@@ -8,7 +8,7 @@ import numpy as np
 
 from lib.test.analysis import metrics as M
 from lib.test.analysis.results import Report
-from lib.utils.got10k_format import atomic_write_bytes
+from lib.utils.io import atomic_write_bytes
 
 LINE_STYLES = ["-", "--", "-.", ":"]
 

@@ -20,8 +20,8 @@ import torch
 from tqdm import tqdm
 
 from lib.test.evaluation.tracker import ResultFiles, Tracker
-from lib.utils.got10k_format import atomic_write_bytes
 from lib.utils.image import read_image, read_rgbx
+from lib.utils.io import atomic_write_bytes
 
 
 @dataclass

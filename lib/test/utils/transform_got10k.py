@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from lib.test.analysis.results import ResultFileError, TrackerSpec, load_boxes, load_values  # noqa: E402
-from lib.utils.got10k_format import atomic_write_bytes  # noqa: E402
+from lib.utils.io import atomic_write_bytes  # noqa: E402
 from lib.utils.settings import env_settings  # noqa: E402
 
 GOT10K_TEST_SEQUENCES = 180

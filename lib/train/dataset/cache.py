@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.utils.got10k_format import atomic_write_bytes
+from lib.utils.io import atomic_write_bytes
 
 __all__ = ["CACHE_VERSION", "AnnotationCache", "cache_key"]
 
