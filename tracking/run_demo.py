@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=200, help="demo train sequences")
     parser.add_argument("--val", type=int, default=20, help="demo val sequences")
     parser.add_argument("--frames", type=int, default=80, help="frames per sequence")
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--samples_per_epoch", type=int, default=2000)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak LR (1 epoch warm-up, cosine decay)")
