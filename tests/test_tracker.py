@@ -26,7 +26,12 @@ def make_tracker(dataset_name: str | None = None, **overrides) -> SUTrackDINOv3T
     params = parameters("tiny", random_weights=True, seed=0)
     cfg = params.cfg.clone()
     cfg.defrost()
-    cfg.merge_from_list([item for pair in overrides.items() for item in pair])
+    for key, value in overrides.items():  # per-dataset TEST nodes take new keys, which merge_from_list refuses
+        *path, last = key.split(".")
+        node = cfg
+        for part in path:
+            node = node[part]
+        node[last] = value
     cfg.freeze()
     params.cfg = cfg
     return SUTrackDINOv3Tracker(params, dataset_name=dataset_name, device="cpu")
