@@ -248,7 +248,7 @@ def fake_batch(params: TrackerParams, batch: int) -> dict:
 def train_throughput(params: TrackerParams, device: torch.device, batch: int, iters: int, warmup: int) -> dict:
     """Samples/s of forward + backward + optimizer step on a batch in memory (the config's AMP on CUDA)."""
     from lib.train.actors import SUTrackActor, SUTrackTrainNet
-    from lib.train.optim import build_optimizer, configure_trainable
+    from lib.train.optim import amp_settings, build_optimizer, configure_trainable, optimizer_step
 
     cfg = params.cfg
     model = build_network(params).to(device)
@@ -256,9 +256,7 @@ def train_throughput(params: TrackerParams, device: torch.device, batch: int, it
     model.train()
     actor = SUTrackActor(SUTrackTrainNet(model, bool(cfg.DATA.MULTI_MODAL_LANGUAGE)), cfg, device)
     optimizer = build_optimizer(model, cfg)
-    amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
-    dtype = torch.float16 if cfg.TRAIN.AMP_DTYPE in ("float16", "fp16") else torch.bfloat16
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and dtype == torch.float16)
+    amp, dtype, scaler = amp_settings(cfg, device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     data = actor.to_device(fake_batch(params, batch))
 
@@ -266,12 +264,7 @@ def train_throughput(params: TrackerParams, device: torch.device, batch: int, it
         with torch.autocast(device.type, dtype=dtype, enabled=amp):
             loss, _ = actor(data)
         scaler.scale(loss).backward()
-        if cfg.TRAIN.GRAD_CLIP_NORM > 0:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(trainable, cfg.TRAIN.GRAD_CLIP_NORM)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_step(optimizer, scaler, trainable, cfg.TRAIN.GRAD_CLIP_NORM)
 
     stats = summarize(time_rows({"train": step}, iters, warmup, device)["train"])
     return {"batch": batch, "amp": amp, "median_s": stats["median_ms"] / 1e3,

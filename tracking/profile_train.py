@@ -64,7 +64,7 @@ def sync(device: torch.device) -> None:
 def main(argv: list[str] | None = None) -> int:
     from lib.train.actors import SUTrackActor, SUTrackTrainNet
     from lib.train.data.loader import build_train_loader
-    from lib.train.optim import build_optimizer, configure_trainable
+    from lib.train.optim import amp_settings, build_optimizer, configure_trainable, optimizer_step
     from lib.train.run_training import build_config, build_sampler
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,21 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         net = SUTrackTrainNet(model, bool(cfg.DATA.MULTI_MODAL_LANGUAGE))
         actor = SUTrackActor(net, cfg, device)
         optimizer = build_optimizer(model, cfg)
-        amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
-        dtype = torch.float16 if cfg.TRAIN.AMP_DTYPE in ("float16", "fp16") else torch.bfloat16
-        scaler = torch.amp.GradScaler("cuda", enabled=amp and dtype == torch.float16)
+        amp, dtype, scaler = amp_settings(cfg, device)
         params = [q for q in model.parameters() if q.requires_grad]
 
         def train_step(data: dict) -> None:
             with torch.autocast(device.type, dtype=dtype, enabled=amp):
                 loss, _ = actor(data)
             scaler.scale(loss).backward()
-            if cfg.TRAIN.GRAD_CLIP_NORM > 0:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(params, cfg.TRAIN.GRAD_CLIP_NORM)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer_step(optimizer, scaler, params, cfg.TRAIN.GRAD_CLIP_NORM)
 
         it = iter(loader)
         rows = []

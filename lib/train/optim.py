@@ -125,3 +125,26 @@ def scheduler_state(scheduler: torch.optim.lr_scheduler.LRScheduler) -> dict:
     if "lr_lambdas" in state:
         state["lr_lambdas"] = [None] * len(state["lr_lambdas"])
     return state
+
+
+AMP_DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+
+
+def amp_settings(cfg: CfgNode, device: torch.device) -> tuple[bool, torch.dtype, torch.amp.GradScaler]:
+    """(autocast on?, its dtype, GradScaler): AMP only on CUDA (fp32 on CPU), the scaler only for float16."""
+    if cfg.TRAIN.AMP_DTYPE not in AMP_DTYPES:
+        raise ValueError(f"TRAIN.AMP_DTYPE must be bfloat16 or float16, got '{cfg.TRAIN.AMP_DTYPE}'")
+    amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
+    dtype = AMP_DTYPES[cfg.TRAIN.AMP_DTYPE]
+    return amp, dtype, torch.amp.GradScaler("cuda", enabled=amp and dtype == torch.float16)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: list[nn.Parameter],
+                   clip: float) -> None:
+    """Unscale (fp16), clip the gradient norm to `clip` (if > 0), step, and zero the gradients."""
+    if clip > 0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(params, clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)

@@ -27,7 +27,7 @@ from ..admin.multigpu import DistInfo, all_reduce_sums, barrier, parameter_diges
 from ..admin.run_folder import RunPaths, get_logger
 from ..admin.stats import StatsMeter, plot_loss_curves
 from ..admin.tensorboard import TensorboardWriter
-from ..optim import body_fully_frozen, scheduler_state
+from ..optim import amp_settings, body_fully_frozen, optimizer_step, scheduler_state
 from . import checkpoint as ckpt
 
 IGNORED_CONFIG_DIFFS = {"TRAIN.EPOCH", "TEST.EPOCH"}  # extending a run is not a mismatch
@@ -75,13 +75,7 @@ class LTRTrainer:
         self.accum = max(1, int(cfg.TRAIN.ACCUM_STEPS))
         self.clip = float(cfg.TRAIN.GRAD_CLIP_NORM)
         self.print_interval = max(1, int(cfg.TRAIN.PRINT_INTERVAL))
-        use_cuda = dist.device.type == "cuda"
-        self.amp = bool(cfg.TRAIN.AMP) and use_cuda  # fp32 on CPU
-        dtypes = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
-        if cfg.TRAIN.AMP_DTYPE not in dtypes:
-            raise ValueError(f"TRAIN.AMP_DTYPE must be bfloat16 or float16, got '{cfg.TRAIN.AMP_DTYPE}'")
-        self.amp_dtype = dtypes[cfg.TRAIN.AMP_DTYPE]
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        self.amp, self.amp_dtype, self.scaler = amp_settings(cfg, dist.device)  # fp32 on CPU
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.state = TrainState()
         self.tb = TensorboardWriter(paths.tensorboard_dir if dist.is_main else None)
@@ -231,13 +225,8 @@ class LTRTrainer:
         return means
 
     def step(self) -> None:
-        """Unscale (fp16), clip, optimizer step, LR schedule step, zero the gradients."""
-        if self.clip > 0:
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.params, self.clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
+        """Unscale (fp16), clip, optimizer step, zero the gradients, LR schedule step."""
+        optimizer_step(self.optimizer, self.scaler, self.params, self.clip)
         self.scheduler.step()
 
     def end_of_epoch(self, epoch: int, means: dict[str, float], samples: int, redraws: int, elapsed: float) -> None:
