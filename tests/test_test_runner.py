@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from lib.test.utils.dataset_writers import write_got10k
 
@@ -27,13 +26,6 @@ def _load_test_script():
 
 
 test_script = _load_test_script()
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    old = torch.get_num_threads()
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
