@@ -9,11 +9,6 @@ import torch
 from torchvision.ops import box_convert, box_iou
 
 
-def convert(boxes: torch.Tensor, in_fmt: str, out_fmt: str) -> torch.Tensor:
-    """Convert tensor boxes between 'xywh', 'cxcywh' and 'xyxy' (torchvision naming)."""
-    return box_convert(boxes, in_fmt, out_fmt)
-
-
 def box_xywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     return box_convert(boxes, "xywh", "xyxy")
 
@@ -33,9 +28,6 @@ def paired_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     return box_iou(boxes1, boxes2).diagonal().nan_to_num(0.0)
 
 
-def xywh_to_cxcywh_np(box) -> np.ndarray:
-    x, y, w, h = np.asarray(box, dtype=np.float64)
-    return np.array([x + w / 2, y + h / 2, w, h])
 
 
 def cxcywh_to_xywh_np(box) -> np.ndarray:
@@ -53,9 +45,3 @@ def clip_box(box, height: int, width: int, margin: int = 0) -> list[float]:
     y1 = max(min(float(height), y1), margin)
     w, h = max(margin, x1 - x0), max(margin, y1 - y0)
     return [x0, y0, w, h]
-
-
-def is_valid_box(box) -> bool:
-    """True for a finite xywh box with positive width and height."""
-    arr = np.asarray(box, dtype=np.float64)
-    return arr.shape == (4,) and bool(np.all(np.isfinite(arr))) and arr[2] > 0 and arr[3] > 0
