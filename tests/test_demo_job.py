@@ -28,3 +28,7 @@ def test_main_job_runs_end_to_end(tmp_path, repo_root):
     # a rerun skips every finished stage
     rerun = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0 and "2.1 train" not in rerun.stdout and "1. demo data" not in rerun.stdout
+    # another budget in the same workspace is refused instead of silently reusing the stale stages
+    other = subprocess.run([*cmd[:-2], "--batch_size", "2"], cwd=repo_root, capture_output=True, text=True,
+                           timeout=600)
+    assert other.returncode != 0 and "other settings" in other.stderr and "batch_size 4 -> 2" in other.stderr

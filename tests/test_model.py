@@ -32,6 +32,20 @@ def inputs(cfg, batch=2, seed=0):
     return t, s, anno
 
 
+@pytest.mark.parametrize("head", ["CENTER", "MLP"])
+def test_score_map_starts_at_the_prior(head):
+    """A fresh head scores every cell near SCORE_PRIOR, not 0.5 (CenterNet's bias init, a sane first focal loss)."""
+    from lib.models.sutrack_dinov3.decoder import SCORE_PRIOR
+
+    cfg = tiny_cfg(**{"MODEL.DECODER.TYPE": head})
+    model = build_sutrack_dinov3(cfg).eval()
+    t, s, anno = inputs(cfg, batch=4)
+    with torch.no_grad():
+        score = model.forward_decoder(model.forward_encoder([t], [s], [anno]))["score_map"]
+    assert abs(score.median().item() - SCORE_PRIOR) < 0.1
+    assert score.max().item() < 0.5
+
+
 @pytest.mark.parametrize(("size", "stride", "expected"), [
     (112, 16, 7), (112, 32, 3), (128, 16, 8), (128, 32, 4), (224, 16, 14), (224, 32, 7),
     (256, 16, 16), (256, 32, 8), (384, 16, 24), (384, 32, 12),

@@ -6,6 +6,8 @@ for CENTER `size_map` / `offset_map` B x 2 x h x w.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from yacs.config import CfgNode
@@ -37,6 +39,14 @@ class MLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x) if i == len(self.layers) - 1 else torch.relu(layer(x))
         return x
+
+
+SCORE_PRIOR = 0.1  # initial score-map probability (CenterNet's bias init): the focal loss starts sane
+
+
+def init_score_bias(layer: nn.Conv2d | nn.Linear, prior: float = SCORE_PRIOR) -> None:
+    """Start a score logit at `prior` instead of 0.5, so early training is not spent pushing every cell down."""
+    nn.init.constant_(layer.bias, -math.log((1.0 - prior) / prior))
 
 
 def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -75,6 +85,7 @@ class CenterHead(nn.Module):
     def __init__(self, in_ch: int, channels: int, kernel: int):
         super().__init__()
         self.score = conv_tower(in_ch, channels, 1, kernel)
+        init_score_bias(self.score[-1])
         self.size = conv_tower(in_ch, channels, 2, kernel)
         self.offset = conv_tower(in_ch, channels, 2, kernel)
 
@@ -120,6 +131,7 @@ class MLPHead(nn.Module):
     def __init__(self, in_ch: int, channels: int):
         super().__init__()
         self.score = MLP(in_ch, channels, 1, 3)
+        init_score_bias(self.score.layers[-1])
         self.box = MLP(in_ch, channels, 4, 3)
 
     def forward(self, x: torch.Tensor) -> dict:
