@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lib.test.evaluation.data import Sequence  # noqa: E402  (after the sys.path line above)
+
 SCRIPT = "sutrack_dinov3"
 DATASET = "got10k_val"
 
@@ -97,7 +99,7 @@ def train_in_parallel(cmds: dict[str, list[str]], workspace: Path, env: dict[str
                 proc.terminate()
 
 
-def median_sequence(results_dir: Path):
+def median_sequence(results_dir: Path) -> tuple[Sequence, float]:
     """The val sequence with the median AO in `results_dir`: a typical one for the video, not the best."""
     import cv2
 
