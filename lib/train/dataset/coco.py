@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,20 +79,31 @@ class MSCOCOSeq(BaseVideoDataset):
                                     f"(settings key 'coco_dir' = '{root}')")
         cache = AnnotationCache(settings.cache_dir, f"COCO_{split}{version}", root, tag=str(min_area))
         key = cache_key([os.fspath(root), version, split, repr(min_area)], [self.ann_file])
+        meta, arrays = self._load_objects(cache, key, lambda: parse_coco_instances(self.ann_file, min_area),
+                                          use_cache, f"objects in {self.ann_file} (min_area {min_area})")
+        self.categories: list[str] = meta["categories"]
+        self.category = arrays["category"]
+
+    def _load_objects(self, cache: AnnotationCache, key: str, parse: Callable[[], tuple[dict, dict]],
+                      use_cache: bool, what: str) -> tuple[dict, dict[str, np.ndarray]]:
+        """Parsed objects from the cache (or `parse()`, then cached): sets file names, boxes, images, skipped.
+
+        Raises when nothing usable is left; `what` names the objects and the file in that message.
+        """
         entry = cache.load(key) if use_cache else None
         self.cache_hit = entry is not None
         if entry is None:
-            entry = parse_coco_instances(self.ann_file, min_area)
+            entry = parse()
             if use_cache:
                 cache.save(key, *entry)
         meta, arrays = entry
         self.file_names: list[str] = meta["file_names"]
-        self.categories: list[str] = meta["categories"]
         self.skipped = [(str(n), str(r)) for n, r in meta["skipped"]]
-        self.boxes, self.image, self.category = arrays["boxes"], arrays["image"], arrays["category"]
+        self.boxes, self.image = arrays["boxes"], arrays["image"]
         warn_skipped(self.label, self.skipped)
         if len(self.boxes) == 0:
-            raise ValueError(f"{self.label}: no usable objects in {self.ann_file} (min_area {min_area})")
+            raise ValueError(f"{self.label}: no usable {what}")
+        return meta, arrays
 
     def is_video_sequence(self) -> bool:
         return False

@@ -26,7 +26,7 @@ import numpy as np
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, BaseVideoDataset, resolve_root
 from lib.train.dataset.cache import AnnotationCache, cache_key
 from lib.train.dataset.coco import MSCOCOSeq
-from lib.utils.dataset_layouts import Otb99LangLayout, Tnl2kLayout, split_folder, warn_skipped
+from lib.utils.dataset_layouts import Otb99LangLayout, Tnl2kLayout, split_folder
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["Otb99Lang", "RefCOCOSeq", "Tnl2k", "parse_refcoco"]
@@ -106,22 +106,11 @@ class RefCOCOSeq(MSCOCOSeq):
                                     f"(settings key 'refcocog_dir' = '{root}')")
         cache = AnnotationCache(settings.cache_dir, self.label, root, tag=f"{refcoco_type}|{min_area}")
         key = cache_key([os.fspath(root), refcoco_type, split, repr(min_area)], [self.ann_file])
-        entry = cache.load(key) if use_cache else None
-        self.cache_hit = entry is not None
-        if entry is None:
-            entry = parse_refcoco(self.ann_file, split, min_area)
-            if use_cache:
-                cache.save(key, *entry)
-        meta, arrays = entry
-        self.file_names: list[str] = meta["file_names"]
+        meta, _ = self._load_objects(cache, key, lambda: parse_refcoco(self.ann_file, split, min_area), use_cache,
+                                     f"referred objects in {self.ann_file} (min_area {min_area})")
         self.sentences: list[str] = meta["sentences"]
         self.categories = []
-        self.skipped = [(str(n), str(r)) for n, r in meta["skipped"]]
-        self.boxes, self.image = arrays["boxes"], arrays["image"]
         self.category = np.full(len(self.boxes), -1, np.int64)
-        warn_skipped(self.label, self.skipped)
-        if len(self.boxes) == 0:
-            raise ValueError(f"{self.label}: no usable referred objects in {self.ann_file} (min_area {min_area})")
 
     def has_class_info(self) -> bool:
         return False
