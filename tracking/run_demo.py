@@ -75,7 +75,10 @@ def train_command(py: str, config: str, workspace: Path, args: argparse.Namespac
 
 
 def train_in_parallel(cmds: dict[str, list[str]], workspace: Path, env: dict[str, str]) -> None:
-    """Train several configs at once: the first streams to the terminal, the others to logs/<config>.out."""
+    """Train several configs at once, each on its share of the cores: the first streams to the terminal, the
+    others to logs/train_<config>.out. Small models use cores poorly, so side by side beats one after another.
+    """
+    env = dict(env, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 2) // len(cmds))))
     first, *others = cmds
     procs = {}
     (workspace / "logs").mkdir(parents=True, exist_ok=True)
@@ -176,16 +179,12 @@ def main(argv: list[str] | None = None) -> int:
 
     configs = [args.config] + ([args.blind_config] if args.ablation else [])
     todo = [c for c in configs if not checkpoint_path(workspace, c, args.epochs).is_file()]
-    train_env = dict(env)
-    if args.parallel and len(todo) > 1:
-        # Small models use cores poorly: two one-thread-per-half runs side by side beat two sequential ones.
-        train_env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // len(todo)))
     cmds = {c: train_command(py, c, workspace, args) for c in todo}
     if args.parallel and len(todo) > 1:
-        train_in_parallel(cmds, workspace, train_env)
+        train_in_parallel(cmds, workspace, env)
     else:
         for i, (config, cmd) in enumerate(cmds.items()):
-            run_stage(f"2.{i + 1} train {config}", cmd, train_env)
+            run_stage(f"2.{i + 1} train {config}", cmd, env)
 
     trackers = []
     for i, config in enumerate(configs):
