@@ -1,4 +1,5 @@
-# One entry point for users and CI. `make test` builds .venv if missing, installs, and runs the suite.
+# One entry point for users and CI. `make test` builds .venv if missing, installs the package (editable, with
+# its dev extras, torch pinned by constraints.txt), and runs the suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint demo clean-demo
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt
 	touch $(STAMP)

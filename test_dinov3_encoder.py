@@ -15,11 +15,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from lib.config.sutrack_dinov3.config import load_config  # noqa: E402
-from lib.models.sutrack_dinov3 import build_sutrack_dinov3  # noqa: E402
-from lib.utils.grid import feature_grid  # noqa: E402
+from lib.config.sutrack_dinov3.config import load_config
+from lib.models.sutrack_dinov3 import build_sutrack_dinov3
+from lib.utils.grid import feature_grid
 
 
 def config_path(name: str) -> Path:

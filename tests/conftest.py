@@ -1,15 +1,13 @@
-"""Shared pytest setup: repo root on sys.path, no user local.yaml or hub access leaking into tests."""
+"""Shared pytest setup: no user local.yaml or hub access leaking into tests."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -13,12 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from lib.test.analysis.results import TrackerSpec, score_trackers  # noqa: E402
-from lib.utils.settings import env_settings  # noqa: E402
+from lib.test.analysis.results import TrackerSpec, score_trackers
+from lib.utils.settings import env_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -15,11 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from lib.models.sutrack_dinov3.weights import (  # noqa: E402
+from lib.models.sutrack_dinov3.weights import (
     CONVNEXT_ARCHS,
     WeightsUnavailableError,
     load_convnext_with_report,

@@ -5,9 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lib.utils.settings import local_file, write_local_file  # noqa: E402
+from lib.utils.settings import local_file, write_local_file
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,18 +17,14 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from lib.models.sutrack_dinov3.decoder import select_box  # noqa: E402
-from lib.models.sutrack_dinov3.encoder import TemplateFeatures  # noqa: E402
-from lib.test.parameter.sutrack_dinov3 import parameters  # noqa: E402
-from lib.test.tracker import onnx_backend as ob  # noqa: E402
-from lib.test.tracker.sutrack_dinov3 import build_network  # noqa: E402
+from lib.models.sutrack_dinov3.decoder import select_box
+from lib.models.sutrack_dinov3.encoder import TemplateFeatures
+from lib.test.parameter.sutrack_dinov3 import parameters
+from lib.test.tracker import onnx_backend as ob
+from lib.test.tracker.sutrack_dinov3 import build_network
 
 
 def verify(network: torch.nn.Module, params, folder: Path, text: bool, int8: bool = False) -> dict[str, float]:

@@ -6,9 +6,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
-
-from lib.utils.demo_data import build_demo_data  # noqa: E402
+from lib.utils.demo_data import build_demo_data
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,21 +26,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-from lib.models.sutrack_dinov3.decoder import select_box  # noqa: E402
-from lib.models.sutrack_dinov3.encoder import TemplateFeatures  # noqa: E402
-from lib.test.parameter.sutrack_dinov3 import TrackerParams, parameters  # noqa: E402
-from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker, build_network, resolve_device  # noqa: E402
-from lib.test.utils.dataset_writers import synthetic_sequence  # noqa: E402
-from lib.utils.io import atomic_write_bytes  # noqa: E402
+from lib.models.sutrack_dinov3.decoder import select_box
+from lib.models.sutrack_dinov3.encoder import TemplateFeatures
+from lib.test.parameter.sutrack_dinov3 import TrackerParams, parameters
+from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker, build_network, resolve_device
+from lib.test.utils.dataset_writers import synthetic_sequence
+from lib.utils.io import atomic_write_bytes
 
 Row = Callable[[], object]
 TARGET_MS, TARGET_RATIO = 57.0, 1.3  # the speed issue's targets for the full step on the fastest backend

@@ -19,11 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def write_profile_data(root: Path, n_seq: int, n_frames: int, size: tuple[int, int], seed: int = 0) -> None:

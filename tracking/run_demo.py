@@ -24,10 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from lib.test.evaluation.data import Sequence
 
-from lib.test.evaluation.data import Sequence  # noqa: E402  (after the sys.path line above)
+ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = "sutrack_dinov3"
 DATASET = "got10k_val"

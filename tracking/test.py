@@ -13,16 +13,11 @@ import argparse
 import os
 import sys
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from lib.test.evaluation.running import distributed_rank, run_dataset  # noqa: E402
-from lib.test.evaluation.tracker import Tracker  # noqa: E402
+from lib.test.evaluation.running import distributed_rank, run_dataset
+from lib.test.evaluation.tracker import Tracker
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,10 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from lib.train.run_training import add_run_arguments, run
 
-from lib.train.run_training import add_run_arguments, run  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,17 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lib.api import Tracker, build_tracker  # noqa: E402
-from lib.test.evaluation.running import SequenceOutput, save_results  # noqa: E402
-from lib.test.evaluation.tracker import ResultFiles  # noqa: E402
-from lib.utils.settings import env_settings  # noqa: E402
+from lib.api import Tracker, build_tracker
+from lib.test.evaluation.running import SequenceOutput, save_results
+from lib.test.evaluation.tracker import ResultFiles
+from lib.utils.settings import env_settings
 
 WINDOW = "sutrack_dinov3"
 

@@ -17,15 +17,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from lib.utils.image import read_image, read_rgbx  # noqa: E402
+from lib.utils.image import read_image, read_rgbx
 
 CHANNELS = {"rgb": ["color"], "depth": ["color", "depth"], "thermal": ["color", "ir"]}
 

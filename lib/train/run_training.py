@@ -15,24 +15,21 @@ import sys
 import warnings
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file (torchrun): make `lib` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import numpy as np
+import torch
+from torch import nn
+from yacs.config import CfgNode
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from yacs.config import CfgNode  # noqa: E402
-
-from lib.train.actors import NonFiniteOutputError, SUTrackActor, SUTrackTrainNet  # noqa: E402
-from lib.train.admin.multigpu import DistInfo, cleanup_distributed, init_distributed  # noqa: E402
-from lib.train.admin.run_folder import RunPaths, close_logging, setup_logging  # noqa: E402
-from lib.train.data.loader import build_train_loader, collate  # noqa: E402
-from lib.train.data.processing import SUTrackProcessing  # noqa: E402
-from lib.train.data.sampler import TrackingSampler  # noqa: E402
-from lib.train.optim import build_optimizer, build_scheduler, configure_trainable  # noqa: E402
-from lib.train.trainers import LTRTrainer  # noqa: E402
-from lib.train.trainers.checkpoint import load_checkpoint  # noqa: E402
-from lib.utils.settings import PROJECT_ROOT, env_settings  # noqa: E402
+from lib.train.actors import NonFiniteOutputError, SUTrackActor, SUTrackTrainNet
+from lib.train.admin.multigpu import DistInfo, cleanup_distributed, init_distributed
+from lib.train.admin.run_folder import RunPaths, close_logging, setup_logging
+from lib.train.data.loader import build_train_loader, collate
+from lib.train.data.processing import SUTrackProcessing
+from lib.train.data.sampler import TrackingSampler
+from lib.train.optim import build_optimizer, build_scheduler, configure_trainable
+from lib.train.trainers import LTRTrainer
+from lib.train.trainers.checkpoint import load_checkpoint
+from lib.utils.settings import PROJECT_ROOT, env_settings
 
 SCRIPTS = ("sutrack_dinov3",)
 # ConvNeXt's depthwise kernels (C x 1 x k x k) get gradients whose stride on the size-1 dim differs from

@@ -15,15 +15,11 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from lib.test.analysis.results import ResultFileError, TrackerSpec, load_boxes, load_values  # noqa: E402
-from lib.utils.io import atomic_write_bytes  # noqa: E402
-from lib.utils.settings import env_settings  # noqa: E402
+from lib.test.analysis.results import ResultFileError, TrackerSpec, load_boxes, load_values
+from lib.utils.io import atomic_write_bytes
+from lib.utils.settings import env_settings
 
 GOT10K_TEST_SEQUENCES = 180
 AUX_SUFFIXES = ("_time", "_confidence")

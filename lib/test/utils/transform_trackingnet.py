@@ -11,12 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from lib.test.analysis.results import TrackerSpec  # noqa: E402
-from lib.test.utils.transform_got10k import integer_box_lines, pack_cli, pack_results, result_sequences  # noqa: E402
+from lib.test.analysis.results import TrackerSpec
+from lib.test.utils.transform_got10k import integer_box_lines, pack_cli, pack_results, result_sequences
 
 TRACKINGNET_TEST_SEQUENCES = 511
 
