@@ -98,7 +98,7 @@ def test_output_shapes(head, cls_token):
 
 
 def test_default_config_shapes_match_design():
-    """DESIGN.md's table: 112/224 at stride 16 -> 7x7 / 14x14 maps, 245 tokens, 14x14 score map."""
+    """docs/design.md's shapes table: 112/224 at stride 16 -> 7x7 / 14x14 maps, 245 tokens, 14x14 score map."""
     cfg = load_config("experiments/sutrack_dinov3/sutrack_dinov3.yaml")
     cfg.defrost()
     cfg.MODEL.ENCODER.PRETRAINED = False

@@ -2,7 +2,7 @@
 
 A CNN sees template and search separately, so nothing would relate them; the relation module (joint
 self-attention over [cls?, search, template(s), text?]) and the template-search similarity map bring
-the template into the prediction. See DESIGN.md, "Architecture".
+the template into the prediction. See docs/design.md, "Architecture".
 """
 from __future__ import annotations
 
