@@ -20,7 +20,7 @@ from lib.test.analysis.results import (
     load_values,
     score_trackers,
 )
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 64, 48

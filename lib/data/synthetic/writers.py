@@ -1,9 +1,10 @@
-"""Write small synthetic datasets in each real on-disk layout, for tests and demos.
+"""Write small synthetic datasets in each real RGB on-disk layout, for tests and the profiler (writers_rgbx:
+RGB-X and referring expressions).
 
 Frames are real photographs shipped with scikit-image: a patch of one photo (the target) moves over a
 slowly panning crop of another, so boxes are meaningful. Frames are tiny (96 x 72 by default) and few.
 Every writer returns {sequence name: (N, 4) xywh boxes as written} so tests can compare what a loader
-reads with what was written. GOT-10k sequences go through lib/utils/got10k_format.py (the one GOT-10k
+reads with what was written. GOT-10k sequences go through lib/data/synthetic/got10k_format.py (the one GOT-10k
 writer).
 """
 from __future__ import annotations
@@ -18,27 +19,23 @@ import cv2
 import numpy as np
 import skimage.data
 
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 __all__ = [
     "PHOTOS",
     "synthetic_sequence",
     "write_coco",
     "write_custom",
-    "write_depthtrack",
     "write_frames",
     "write_got10k",
-    "write_lasher",
     "write_lasot",
     "write_nfs",
     "write_otb",
     "write_otb99_lang",
-    "write_refcocog",
-    "write_rgbt234",
     "write_tnl2k",
     "write_trackingnet",
+    "write_vasttrack",
     "write_uav123",
-    "write_visevent",
 ]
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
@@ -47,7 +44,8 @@ PathLike = str | os.PathLike
 
 
 @functools.cache
-def _photo(name: str) -> np.ndarray:
+def load_photo(name: str) -> np.ndarray:
+    """A scikit-image photograph as H x W x 3 uint8 RGB (cached)."""
     image = getattr(skimage.data, name)()
     return np.ascontiguousarray(image[..., :3] if image.ndim == 3 else np.stack([image] * 3, -1))
 
@@ -64,8 +62,8 @@ def synthetic_sequence(n_frames: int = 6, size: tuple[int, int] = (96, 72), seed
     rng = np.random.default_rng(seed)
     w, h = size
     bw, bh = box_size
-    bg = cv2.resize(_photo(background), (w + 2 * n_frames, h + n_frames), interpolation=cv2.INTER_AREA)
-    photo = _photo(target)
+    bg = cv2.resize(load_photo(background), (w + 2 * n_frames, h + n_frames), interpolation=cv2.INTER_AREA)
+    photo = load_photo(target)
     ph, pw = photo.shape[:2]
     patch = cv2.resize(photo[ph // 8: ph // 2, pw // 4: 3 * pw // 4], (bw, bh), interpolation=cv2.INTER_AREA)
     start = np.array([rng.integers(0, w - bw), rng.integers(0, h - bh)], dtype=np.float64)
@@ -95,16 +93,19 @@ def write_frames(folder: PathLike, frames: Sequence[np.ndarray], pattern: str = 
     return paths
 
 
-def _write_boxes(path: Path, boxes: np.ndarray, sep: str = ",") -> None:
+def write_boxes(path: Path, boxes: np.ndarray, sep: str = ",") -> None:
+    """One x,y,w,h line per box (NaN written as NaN)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(sep.join("NaN" if np.isnan(v) else f"{v:g}" for v in b) + "\n" for b in boxes))
 
 
-def _flags(path: Path, values: Sequence[int], sep: str = "\n") -> None:
+def write_flags(path: Path, values: Sequence[int], sep: str = "\n") -> None:
+    """Integer labels, one per line (or `sep` separated)."""
     path.write_text(sep.join(str(int(v)) for v in values) + "\n")
 
 
-def _photo_pair(i: int) -> tuple[str, str]:
+def photo_pair(i: int) -> tuple[str, str]:
+    """(target, background) photographs of the i-th synthetic sequence."""
     return PHOTOS[i % 3 * 2 % len(PHOTOS)], PHOTOS[(i % 3 * 2 + 1) % len(PHOTOS)]
 
 
@@ -118,7 +119,7 @@ def write_got10k(root: PathLike, split: str = "train", n_sequences: int = 3, n_f
     out: Boxes = {}
     for k in range(n_sequences):
         name = f"GOT-10k_{split.capitalize()}_{k + 1:06d}"
-        target, background = _photo_pair(k)
+        target, background = photo_pair(k)
         hidden = (2,) if n_frames > 2 else ()
         frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=target, background=background,
                                            hidden=hidden)
@@ -134,28 +135,33 @@ def write_got10k(root: PathLike, split: str = "train", n_sequences: int = 3, n_f
 
 
 def write_lasot(root: PathLike, classes: Sequence[str] = ("cat", "rocket"), per_class: int = 2,
-                n_frames: int = 6, testing: Sequence[str] = (), seed: int = 0) -> Boxes:
+                n_frames: int = 6, testing: Sequence[str] = (), seed: int = 0,
+                names: Sequence[str] | None = None) -> Boxes:
     """LaSOT `root/<class>/<class>-<k>/` with img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt,
-    nlp.txt; `testing` names go to root/testing_set.txt. Frame 1 is fully occluded, the last out of view.
+    nlp.txt, for `per_class` sequences of each class or exactly `names` (e.g. 'airplane-10'); `testing` names
+    go to root/testing_set.txt. Frame 1 is fully occluded, the last out of view.
     """
     root = Path(root)
     out: Boxes = {}
-    for c, cls in enumerate(classes):
-        for k in range(1, per_class + 1):
-            name = f"{cls}-{k}"
-            seq = root / cls / name
-            frames, boxes = synthetic_sequence(n_frames, seed=seed + 10 * c + k, target=_photo_pair(c)[0],
-                                               background=_photo_pair(c)[1], hidden=(1, n_frames - 1))
-            write_frames(seq / "img", frames)
-            _write_boxes(seq / "groundtruth.txt", boxes)
-            occlusion = np.zeros(n_frames, int)
-            occlusion[1] = 1
-            out_of_view = np.zeros(n_frames, int)
-            out_of_view[-1] = 1
-            _flags(seq / "full_occlusion.txt", occlusion, ",")
-            _flags(seq / "out_of_view.txt", out_of_view, ",")
-            (seq / "nlp.txt").write_text(f"the {cls} moving across the picture\n")
-            out[name] = boxes
+    if names is None:
+        names = [f"{cls}-{k}" for cls in classes for k in range(1, per_class + 1)]
+    classes = list(dict.fromkeys(n.rsplit("-", 1)[0] for n in names))
+    for name in names:
+        cls = name.rsplit("-", 1)[0]
+        c, k = classes.index(cls), int(name.rsplit("-", 1)[1])
+        seq = root / cls / name
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + 10 * c + k, target=photo_pair(c)[0],
+                                           background=photo_pair(c)[1], hidden=(1, n_frames - 1))
+        write_frames(seq / "img", frames)
+        write_boxes(seq / "groundtruth.txt", boxes)
+        occlusion = np.zeros(n_frames, int)
+        occlusion[1] = 1
+        out_of_view = np.zeros(n_frames, int)
+        out_of_view[-1] = 1
+        write_flags(seq / "full_occlusion.txt", occlusion, ",")
+        write_flags(seq / "out_of_view.txt", out_of_view, ",")
+        (seq / "nlp.txt").write_text(f"the {cls} moving across the picture\n")
+        out[name] = boxes
     if testing:
         (root / "testing_set.txt").write_text("".join(f"{n}\n" for n in testing))
     return out
@@ -168,12 +174,29 @@ def write_trackingnet(root: PathLike, set_name: str = "TRAIN_0", n_videos: int =
     out: Boxes = {}
     for k in range(n_videos):
         video = f"{set_name.lower()}_video{k}_0"
-        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=_photo_pair(k)[0],
-                                           background=_photo_pair(k)[1])
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0],
+                                           background=photo_pair(k)[1])
         write_frames(set_dir / "frames" / video, frames, "{:d}.jpg", start=0)
         rows = boxes[:1] if set_name == "TEST" else boxes
-        _write_boxes(set_dir / "anno" / f"{video}.txt", rows)
+        write_boxes(set_dir / "anno" / f"{video}.txt", rows)
         out[video] = rows
+    return out
+
+
+def write_vasttrack(root: PathLike, names: Sequence[str] = ("Colorimeter-1", "Crossbody Backpack-2"),
+                    n_frames: int = 6, seed: int = 0, nlp: bool = True) -> Boxes:
+    """VastTrack `root/<class>/<class>-<n>/imgs/00001.jpg`, Groundtruth.txt (x,y,w,h) and, with `nlp`, nlp.txt
+    in the first sequence only (the file is optional)."""
+    out: Boxes = {}
+    for k, name in enumerate(names):
+        seq = Path(root) / name.rsplit("-", 1)[0] / name
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0],
+                                           background=photo_pair(k)[1])
+        write_frames(seq / "imgs", frames, "{:05d}.jpg")
+        write_boxes(seq / "Groundtruth.txt", boxes)
+        if nlp and k == 0:
+            (seq / "nlp.txt").write_text(f"the {photo_pair(k)[0]} patch in {name}\n")
+        out[name] = boxes
     return out
 
 
@@ -194,11 +217,11 @@ def write_coco(root: PathLike, n_images: int = 3, size: tuple[int, int] = (96, 7
     ann_id = 1
     for i in range(n_images):
         file_name = f"{i + 1:012d}.jpg"
-        image = cv2.resize(_photo(PHOTOS[(i + 1) % len(PHOTOS)]), (w, h), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(load_photo(PHOTOS[(i + 1) % len(PHOTOS)]), (w, h), interpolation=cv2.INTER_AREA)
         objects = []
         for category, photo, (bw, bh) in ((1, "astronaut", (20, 24)), (17, "chelsea", (26, 16))):
             x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
-            image[y:y + bh, x:x + bw] = cv2.resize(_photo(photo), (bw, bh), interpolation=cv2.INTER_AREA)
+            image[y:y + bh, x:x + bw] = cv2.resize(load_photo(photo), (bw, bh), interpolation=cv2.INTER_AREA)
             objects.append((category, [float(x), float(y), float(bw), float(bh)], 0))
         objects += [(1, [0.0, 0.0, 40.0, 30.0], 1), (17, [5.0, 5.0, 2.0, 2.0], 0), (1, [10.0, 10.0, 0.0, 8.0], 0)]
         write_frames(root / "images" / "train2017", [image], file_name, start=0)
@@ -222,25 +245,25 @@ def write_tnl2k(root: PathLike, names: Sequence[str] = ("advSamp_Baseball_1", "B
     out: Boxes = {}
     for k, name in enumerate(names):
         seq = Path(root) / name
-        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=_photo_pair(k)[0])
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0])
         write_frames(seq / "imgs", frames, "{:05d}.png")
-        _write_boxes(seq / "groundtruth.txt", boxes)
-        (seq / "language.txt").write_text(f"track the {_photo_pair(k)[0]} patch in {name}\n")
+        write_boxes(seq / "groundtruth.txt", boxes)
+        (seq / "language.txt").write_text(f"track the {photo_pair(k)[0]} patch in {name}\n")
         out[name] = boxes
     return out
 
 
 def _write_otb_video(seq: Path, n_frames: int, seed: int, k: int, targets: int = 1, sep: str = ",") -> Boxes:
-    frames, boxes = synthetic_sequence(n_frames, seed=seed, target=_photo_pair(k)[0],
-                                       background=_photo_pair(k)[1])
+    frames, boxes = synthetic_sequence(n_frames, seed=seed, target=photo_pair(k)[0],
+                                       background=photo_pair(k)[1])
     write_frames(seq / "img", frames, "{:04d}.jpg")
     if targets == 1:
-        _write_boxes(seq / "groundtruth_rect.txt", boxes, sep)
+        write_boxes(seq / "groundtruth_rect.txt", boxes, sep)
         return {seq.name: boxes}
     out = {}
     for t in range(1, targets + 1):
         shifted = boxes + [t - 1, 0, 0, 0]
-        _write_boxes(seq / f"groundtruth_rect.{t}.txt", shifted, sep)
+        write_boxes(seq / f"groundtruth_rect.{t}.txt", shifted, sep)
         out[f"{seq.name}_{t}"] = shifted
     return out
 
@@ -266,7 +289,7 @@ def write_otb99_lang(root: PathLike, names: Sequence[str] = ("Biker", "Bird1"), 
         out.update(_write_otb_video(Path(root) / "OTB_videos" / name, n_frames, seed + k, k))
         query = Path(root) / f"OTB_query_{split}" / f"{name}.txt"
         query.parent.mkdir(parents=True, exist_ok=True)
-        query.write_text(f"the {_photo_pair(k)[0]} patch moving in {name}\n")
+        query.write_text(f"the {photo_pair(k)[0]} patch moving in {name}\n")
     return out
 
 
@@ -276,11 +299,11 @@ def write_uav123(root: PathLike, names: Sequence[str] = ("bike1", "boat3"), n_fr
     line is NaN (target absent), as in the real files."""
     out: Boxes = {}
     for k, name in enumerate(names):
-        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=_photo_pair(k)[0],
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0],
                                            hidden=(n_frames - 1,))
         boxes[-1] = np.nan
         write_frames(Path(root) / "data_seq" / "UAV123" / name, frames, "{:06d}.jpg")
-        _write_boxes(Path(root) / "anno" / "UAV123" / f"{name}.txt", boxes)
+        write_boxes(Path(root) / "anno" / "UAV123" / f"{name}.txt", boxes)
         out[name] = boxes
     return out
 
@@ -295,14 +318,14 @@ def write_nfs(root: PathLike, names: Sequence[str] = ("Gymnastics", "bee"), n_fr
     out: Boxes = {}
     for k, name in enumerate(names):
         base = Path(root) / name / "30"
-        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=_photo_pair(k)[0], hidden=(1,))
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0], hidden=(1,))
         write_frames(base / name, frames, "{:05d}.jpg")
         lines = []
         for i, (x, y, w, h) in enumerate(boxes):
             for j in range(oversample):
                 lost = int(i == 1)
                 lines.append(f'1 {x:g} {y:g} {x + w:g} {y + h:g} {i * oversample + j} {lost} 0 {int(j > 0)} '
-                             f'"{_photo_pair(k)[0]}"')
+                             f'"{photo_pair(k)[0]}"')
         (base / f"{name}.txt").write_text("\n".join(lines) + "\n")
         out[f"nfs_{name}"] = boxes
     return out
@@ -316,173 +339,13 @@ def write_custom(root: PathLike, names: Sequence[str] = ("walk", "ride"), n_fram
     for k, name in enumerate(names):
         seq = Path(root) / name
         hidden = (2,) if k == 0 else ()
-        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=_photo_pair(k)[0], hidden=hidden)
+        frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0], hidden=hidden)
         if k == 0:
             write_frames(seq / "img", frames, "{:06d}.jpg")
-            (seq / "nlp.txt").write_text(f"the {_photo_pair(k)[0]} patch\n")
-            _flags(seq / "absence.label", np.isin(np.arange(n_frames), hidden).astype(int))
+            (seq / "nlp.txt").write_text(f"the {photo_pair(k)[0]} patch\n")
+            write_flags(seq / "absence.label", np.isin(np.arange(n_frames), hidden).astype(int))
         else:
             write_frames(seq, frames, "frame_{:d}.png")
-        _write_boxes(seq / "groundtruth.txt", boxes)
+        write_boxes(seq / "groundtruth.txt", boxes)
         out[name] = boxes
     return out
-
-
-# ----------------------------------------------------------------------------- RGB-X and referring expressions
-RGBT234_IR_SHIFT = np.array([2.0, 0.0, 0.0, 0.0])  # write_rgbt234's infrared boxes = visible boxes + this
-
-
-def synthetic_aux(frames: Sequence[np.ndarray], boxes: np.ndarray, modality: str,
-                  hidden: Sequence[int] = ()) -> list[np.ndarray]:
-    """X frames matching `synthetic_sequence`: 'depth' H x W uint16 (mm; the target nearer than the sloping
-    background), 'thermal' H x W x 3 (dim scene, warm target), 'event' H x W x 3 (white, frame changes in
-    red/blue as event cameras render them)."""
-    out = []
-    for i, frame in enumerate(frames):
-        h, w = frame.shape[:2]
-        x, y, bw, bh = (int(v) for v in np.nan_to_num(boxes[i]))
-        shown = i not in hidden and bw > 0 and bh > 0
-        if modality == "depth":
-            aux = np.tile(np.linspace(6000, 3000, h, dtype=np.float64)[:, None], (1, w)).astype(np.uint16)
-            if shown:
-                aux[y:y + bh, x:x + bw] = 1200
-        elif modality == "thermal":
-            aux = np.repeat(frame.mean(axis=2, keepdims=True) * 0.4, 3, axis=2).astype(np.uint8)
-            if shown:
-                aux[y:y + bh, x:x + bw] = 230
-        elif modality == "event":
-            previous = frames[i - 1] if i else frame
-            diff = frame.astype(np.int16).mean(axis=2) - previous.astype(np.int16).mean(axis=2)
-            aux = np.full((h, w, 3), 255, np.uint8)
-            aux[diff > 12] = (255, 0, 0)
-            aux[diff < -12] = (0, 0, 255)
-        else:
-            raise ValueError(f"unknown modality '{modality}'")
-        out.append(aux)
-    return out
-
-
-def _write_aux(folder: Path, aux: Sequence[np.ndarray], pattern: str, start: int = 1) -> None:
-    """X frames: 16-bit depth maps as they are (PNG), RGB ones through write_frames."""
-    if aux and aux[0].ndim == 2:
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, frame in enumerate(aux):
-            path = folder / pattern.format(start + i)
-            if not cv2.imwrite(str(path), frame):
-                raise OSError(f"could not write {path}")
-    else:
-        write_frames(folder, aux, pattern, start)
-
-
-def _rgbx_sequence(k: int, n_frames: int, seed: int, modality: str, hidden: Sequence[int] = ()
-                   ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    target, background = _photo_pair(k)
-    frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=target, background=background, hidden=hidden)
-    return frames, synthetic_aux(frames, boxes, modality, hidden), boxes
-
-
-def write_depthtrack(root: PathLike, names: Sequence[str] = ("adapter01_indoor", "bag01_indoor"),
-                     n_frames: int = 6, seed: int = 0, list_file: bool = False) -> Boxes:
-    """DepthTrack (and VOT-RGBD) `root/<seq>/color/00000001.jpg`, `depth/00000001.png` (16 bit), groundtruth.txt.
-
-    The target is absent in the last frame: its line is 'nan,nan,nan,nan' (VOT's absent marker), as returned.
-    `list_file` also writes root/list.txt (a VOT workspace's sequences folder).
-    """
-    out: Boxes = {}
-    for k, name in enumerate(names):
-        seq = Path(root) / name
-        frames, aux, boxes = _rgbx_sequence(k, n_frames, seed, "depth", hidden=(n_frames - 1,))
-        boxes[-1] = np.nan
-        write_frames(seq / "color", frames)
-        _write_aux(seq / "depth", aux, "{:08d}.png")
-        _write_boxes(seq / "groundtruth.txt", boxes)
-        out[name] = boxes
-    if list_file:
-        (Path(root) / "list.txt").write_text("".join(f"{n}\n" for n in names))
-    return out
-
-
-def write_lasher(root: PathLike, names: Sequence[str] = ("1boygo", "2girlwalk"), n_frames: int = 6,
-                 seed: int = 0) -> Boxes:
-    """LasHeR `root/<seq>/visible/v000000.jpg`, `infrared/i000000.jpg` (frames from 0), visible.txt and
-    infrared.txt (identical; frame 2 absent: 0,0,0,0)."""
-    out: Boxes = {}
-    for k, name in enumerate(names):
-        seq = Path(root) / name
-        frames, aux, boxes = _rgbx_sequence(k, n_frames, seed, "thermal", hidden=(2,))
-        boxes[2] = 0.0
-        write_frames(seq / "visible", frames, "v{:06d}.jpg", start=0)
-        _write_aux(seq / "infrared", aux, "i{:06d}.jpg", start=0)
-        _write_boxes(seq / "visible.txt", boxes)
-        _write_boxes(seq / "infrared.txt", boxes)
-        out[name] = boxes
-    return out
-
-
-def write_rgbt234(root: PathLike, names: Sequence[str] = ("afterrain", "baby"), n_frames: int = 6,
-                  seed: int = 0) -> Boxes:
-    """RGBT234 `root/<seq>/visible/00001v.jpg`, `infrared/00001i.jpg`, visible.txt, infrared.txt (the visible
-    boxes + RGBT234_IR_SHIFT) and init.txt; returns the visible boxes."""
-    out: Boxes = {}
-    for k, name in enumerate(names):
-        seq = Path(root) / name
-        frames, aux, boxes = _rgbx_sequence(k, n_frames, seed, "thermal")
-        write_frames(seq / "visible", frames, "{:05d}v.jpg")
-        _write_aux(seq / "infrared", aux, "{:05d}i.jpg")
-        _write_boxes(seq / "visible.txt", boxes)
-        _write_boxes(seq / "infrared.txt", boxes + RGBT234_IR_SHIFT)
-        _write_boxes(seq / "init.txt", boxes)
-        out[name] = boxes
-    return out
-
-
-def write_visevent(root: PathLike, split: str = "train", names: Sequence[str] = ("00141_tank_outdoor2", "dvSave-1"),
-                   n_frames: int = 6, seed: int = 0) -> Boxes:
-    """VisEvent `root/<split>list.txt`, `root/<seq>/vis_imgs/00001.bmp`, `event_imgs/00001.bmp`, groundtruth.txt
-    and absent_label.txt (1 = present). The second sequence starts with the target absent (frame 0:
-    label 0, box 0,0,0,0), as some real ones do."""
-    out: Boxes = {}
-    for k, name in enumerate(names):
-        seq = Path(root) / name
-        hidden = (0,) if k == 1 else ()
-        frames, aux, boxes = _rgbx_sequence(k, n_frames, seed, "event", hidden=hidden)
-        boxes[list(hidden)] = 0.0
-        write_frames(seq / "vis_imgs", frames, "{:05d}.bmp")
-        _write_aux(seq / "event_imgs", aux, "{:05d}.bmp")
-        _write_boxes(seq / "groundtruth.txt", boxes)
-        _flags(seq / "absent_label.txt", [0 if i in hidden else 1 for i in range(n_frames)])
-        out[name] = boxes
-    (Path(root) / f"{split}list.txt").write_text("".join(f"{n}\n" for n in names))
-    return out
-
-
-def write_refcocog(root: PathLike, n_images: int = 2, size: tuple[int, int] = (96, 72), split: str = "train",
-                   seed: int = 0) -> list[dict]:
-    """RefCOCOg as SUTrack reads it: `root/images/train2014/COCO_train2014_<image_id:012d>.jpg` and
-    `root/annotations/refcocog/instances.json` = {split: [{image_id, bbox, category_id, expressions}]}.
-
-    Each image has one referred object (an astronaut patch) with two expressions, and a second entry
-    whose box is too small to use. Returns one {'file_name', 'bbox', 'sentence'} per usable expression.
-    """
-    root = Path(root)
-    rng = np.random.default_rng(seed)
-    w, h = size
-    entries, usable = [], []
-    for i in range(n_images):
-        image_id = 1000 + i
-        file_name = f"COCO_train2014_{image_id:012d}.jpg"
-        image = cv2.resize(_photo(PHOTOS[(i + 1) % len(PHOTOS)]), (w, h), interpolation=cv2.INTER_AREA)
-        bw, bh = 22, 26
-        x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
-        image[y:y + bh, x:x + bw] = cv2.resize(_photo("astronaut"), (bw, bh), interpolation=cv2.INTER_AREA)
-        write_frames(root / "images" / "train2014", [image], file_name, start=0)
-        bbox = [float(x), float(y), float(bw), float(bh)]
-        sentences = [f"the astronaut in picture {i}", f"a person in a white suit, image {i}"]
-        entries.append({"image_id": image_id, "bbox": bbox, "category_id": 1, "expressions": sentences})
-        entries.append({"image_id": image_id, "bbox": [1.0, 1.0, 2.0, 2.0], "category_id": 1,
-                        "expressions": ["a speck"]})
-        usable += [{"file_name": file_name, "bbox": bbox, "sentence": s} for s in sentences]
-    path = root / "annotations" / "refcocog" / "instances.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({split: entries}))
-    return usable

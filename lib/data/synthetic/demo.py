@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 __all__ = ["DemoSequence", "render_sequence", "build_demo_data"]
 
