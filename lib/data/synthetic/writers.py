@@ -110,15 +110,18 @@ def photo_pair(i: int) -> tuple[str, str]:
 
 
 def write_got10k(root: PathLike, split: str = "train", n_sequences: int = 3, n_frames: int = 6,
-                 seed: int = 0) -> Boxes:
+                 seed: int = 0, numbers: Sequence[int] | None = None, list_size: int | None = None) -> Boxes:
     """GOT-10k `root/<split>/`: list.txt and GOT-10k_<Split>_00000k folders (test: first line only).
 
     In train/val sequences frame 2 is marked absent (absence 1, cover 0) and frame 3 half covered.
+    `numbers` picks the sequence numbers k written (default 1..n_sequences); with `list_size`, list.txt
+    names GOT-10k_<Split>_000001 .. list_size (a full root of which only some folders exist).
     """
     split_dir = Path(root) / split
     out: Boxes = {}
-    for k in range(n_sequences):
-        name = f"GOT-10k_{split.capitalize()}_{k + 1:06d}"
+    prefix = f"GOT-10k_{split.capitalize()}_"
+    for k, number in enumerate(numbers if numbers is not None else range(1, n_sequences + 1)):
+        name = f"{prefix}{number:06d}"
         target, background = photo_pair(k)
         hidden = (2,) if n_frames > 2 else ()
         frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=target, background=background,
@@ -130,7 +133,8 @@ def write_got10k(root: PathLike, split: str = "train", n_sequences: int = 3, n_f
         write_got10k_sequence(split_dir, name, frames, boxes, absent=absent, cover=cover,
                               object_class=target, first_frame_only=split == "test")
         out[name] = boxes[:1] if split == "test" else boxes
-    write_got10k_list(split_dir, list(out))
+    write_got10k_list(split_dir, list(out) if list_size is None else
+                      [f"{prefix}{i:06d}" for i in range(1, list_size + 1)])
     return out
 
 
@@ -168,12 +172,12 @@ def write_lasot(root: PathLike, classes: Sequence[str] = ("cat", "rocket"), per_
 
 
 def write_trackingnet(root: PathLike, set_name: str = "TRAIN_0", n_videos: int = 2, n_frames: int = 6,
-                      seed: int = 0) -> Boxes:
-    """TrackingNet `root/<set>/anno/<video>.txt` and `frames/<video>/<n>.jpg` from 0 (TEST: first line)."""
+                      seed: int = 0, names: Sequence[str] | None = None) -> Boxes:
+    """TrackingNet `root/<set>/anno/<video>.txt` and `frames/<video>/<n>.jpg` from 0 (TEST: first line);
+    videos named `names` (default <set>_video<k>_0)."""
     set_dir = Path(root) / set_name
     out: Boxes = {}
-    for k in range(n_videos):
-        video = f"{set_name.lower()}_video{k}_0"
+    for k, video in enumerate(names or [f"{set_name.lower()}_video{k}_0" for k in range(n_videos)]):
         frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0],
                                            background=photo_pair(k)[1])
         write_frames(set_dir / "frames" / video, frames, "{:d}.jpg", start=0)
