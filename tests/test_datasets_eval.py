@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from lib.test.evaluation import Sequence, dataset_names, get_dataset, load_dataset
 from lib.data.synthetic import writers as W
+from lib.test.evaluation import Sequence, dataset_names, get_dataset, load_dataset
 from lib.utils.image import (
     AnnotationError,
     FrameReadError,

@@ -123,6 +123,12 @@ def _resolve_eval(name: str, settings: Settings) -> tuple[str, Resolved, str]:
     return str(ds.root), Resolved(layout, found, missing, expected), layout_doc
 
 
+def _eval_root_key(name: str) -> str:
+    from lib.test.evaluation.datasets import DATASETS
+
+    return DATASETS[name][0].root_key if name in DATASETS else name
+
+
 def check_one(name: str, settings: Settings, sample: int | None = 0, evaluation: bool = False, bar=None) -> CheckRow:
     """Check the training dataset `name` (DATA.TRAIN.DATASETS_NAME) or, with `evaluation`, the evaluation set."""
     entry = None
@@ -145,7 +151,7 @@ def check_one(name: str, settings: Settings, sample: int | None = 0, evaluation:
             if resolved.expected is None:
                 resolved.expected = entry.expected
     except FileNotFoundError as e:
-        key = entry.root_key if entry else name
+        key = entry.root_key if entry else _eval_root_key(name)
         return CheckRow(name, getattr(settings, key, "") or f"({key} not set)", None, 0, status="no root",
                         layout=layout_doc, notes=[str(e)])
     except (SplitError, ValueError) as e:
