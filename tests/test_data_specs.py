@@ -81,6 +81,8 @@ def test_got10k_index_splits_on_a_full_root(point):
     numbers = vottrain + votval + [4]  # GOT-10k_Train_000004 is excluded by VOT
     written = W.write_got10k(base, "train", numbers=numbers, list_size=GOT10K_TRAIN_COUNT)
     names = list(written)
+    list_txt = base / "train" / "list.txt"
+    list_txt.write_text("\n".join(reversed(list_txt.read_text().split())) + "\n")  # indices refer to the sorted list
     with pytest.warns(UserWarning, match="not found under"):
         train = Got10k("vottrain")
     assert [train.get_sequence_name(i) for i in range(len(train))] == [names[0]]

@@ -1,6 +1,6 @@
 """Synthetic GOT-10k-style demo data on which only a template-aware tracker can do well.
 
-Design (see DESIGN.md, "training must make the template necessary"):
+Design (see docs/design.md, "training must make the template necessary"):
 
 - Background: a crop of a real photograph shipped with scikit-image, slightly blurred and lowered in
   contrast, panning slowly. It gives real clutter without out-shouting the objects.
