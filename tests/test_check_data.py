@@ -53,11 +53,15 @@ def test_missing_and_broken_sequences_are_named(config, depthtrack, capsys):
     shutil.rmtree(depthtrack / "train" / VAL[2])
     gt = depthtrack / "train" / VAL[4] / "groundtruth.txt"
     gt.write_text(gt.read_text() + "1,2,3,4\n")  # 4 annotation lines for 3 frames
+    extra = depthtrack / "train" / VAL[5]
+    for folder, ext in (("color", "jpg"), ("depth", "png")):  # 4 frames for 3 annotation lines
+        shutil.copy(extra / folder / f"00000001.{ext}", extra / folder / f"00000004.{ext}")
     assert check_data(["--config", str(config), "--sample", "-1"]) == 1
     out = capsys.readouterr().out
-    assert row(out, "DepthTrack_val")[2:] == ["6", "5", "1", "1", "broken"]
+    assert row(out, "DepthTrack_val")[2:] == ["6", "5", "1", "2", "broken"]
     assert f"missing: {VAL[2]}" in out
-    assert f"broken: {VAL[4]}:" in out and "3 images" in out and "4 lines" in out
+    assert f"broken: {VAL[4]}: missing frame files:" in out and "has 3 images (in range) but" in out
+    assert f"broken: {VAL[5]}:" in out and "4 images but" in out and "has 3 lines" in out
     assert check_data(["--config", str(config), "--sample", "0"]) == 1  # cheap: counts only
     assert row(capsys.readouterr().out, "DepthTrack_val")[2:] == ["6", "5", "1", "0", "incomplete"]
 
