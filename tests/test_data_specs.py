@@ -148,7 +148,7 @@ def test_training_refuses_to_start_naming_dataset_and_sequences(point, tmp_path,
     opts = ["DATA.TRAIN.DATASETS_NAME", "['CUSTOM']", "DATA.TRAIN.DATASETS_RATIO", "[1]"]
     code = run_training.main(["--config", "tiny", "--save_dir", str(tmp_path / "out"), "--opts", *opts])
     err = capsys.readouterr().err
-    assert code == 2 and "CUSTOM" in err and "GOT-10k_Test_000007 (GOT-10k test)" in err
+    assert code == 2 and "CUSTOM" in err and "test leak" in err and "GOT-10k_Test_000007 (GOT-10k test)" in err
     assert not list((tmp_path / "out").rglob("*.pth.tar"))
 
 
