@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 from lib.test.analysis.results import (
     ResultFileError,
     TrackerSpec,
@@ -20,7 +21,6 @@ from lib.test.analysis.results import (
     load_values,
     score_trackers,
 )
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 64, 48

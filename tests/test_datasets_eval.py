@@ -1,11 +1,13 @@
 """Evaluation datasets and the shared readers, on synthetic data written in each real on-disk layout."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
+from lib.data.synthetic import writers as W
 from lib.test.evaluation import Sequence, dataset_names, get_dataset, load_dataset
-from lib.test.utils import dataset_writers as W
 from lib.utils.image import (
     AnnotationError,
     FrameReadError,
@@ -144,19 +146,26 @@ def test_got10k_test_val_ltrval(root, tmp_path):
         GOT10KDataset("ltrval", split_file=tmp_path / "missing_split.txt").get_sequence_list()
 
 
-def test_lasot_testing_set_visibility_language(root):
+@pytest.mark.parametrize("testing_set", [None, ["cat-2"], ["airplane-1", "cat-1"]])
+def test_lasot_scores_the_test_split_only(root, testing_set):
     base = root("lasot_dir")
-    written = W.write_lasot(base, testing=["cat-2", "rocket-1"])
-    seqs = get_dataset("lasot")
-    assert [s.name for s in seqs] == ["cat-2", "rocket-1"]
-    seq = seqs["cat-2"]
-    np.testing.assert_array_equal(seq.ground_truth_rect, written["cat-2"])
+    # shipped lists: airplane-10, cat-2 train; airplane-1, cat-1 test; cat-21 in neither
+    written = W.write_lasot(base, names=("airplane-10", "cat-2", "airplane-1", "cat-1", "cat-21"),
+                            testing=testing_set or ())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seqs = get_dataset("lasot")
+    assert [s.name for s in seqs] == ["airplane-1", "cat-1"]  # test names only, in the list's order
+    messages = [str(w.message) for w in caught]
+    assert any("testing_set.txt" in m for m in messages) == (testing_set is not None)  # neither is the 280
+    # the other 278 test sequences are reported as missing, not silently dropped
+    assert len(seqs.skipped) == 278 and all("sequence folder missing" in r for _, r in seqs.skipped)
+    seq = seqs["cat-1"]
+    np.testing.assert_array_equal(seq.ground_truth_rect, written["cat-1"])
     assert seq.target_visible.tolist() == [True, False, True, True, True, False]
     assert seq.object_class == "cat" and seq.language == "the cat moving across the picture"
     assert seq.init_info()["init_nlp"] == seq.language
     assert get_dataset("lasot_lang")[0].dataset == "lasot_lang"
-    (base / "testing_set.txt").unlink()
-    assert len(get_dataset("lasot")) == 4
 
 
 def test_lasot_extension_subset(root):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.test.utils import dataset_writers as W
+from lib.data.synthetic import writers as W
 from lib.train.dataset import (
     CustomDataset,
     FrameReadError,
@@ -57,7 +57,7 @@ def test_got10k_train_full_and_val(root):
     assert torch.equal(anno["bbox"][1], info["bbox"][3]) and set(anno) >= {"bbox", "valid", "visible"}
     assert meta["object_class_name"] == "astronaut" and meta["nlp"] is None and not ds.has_language()
     assert ds.has_class_info() and ds.get_sequences_in_class("astronaut") == [0]
-    val = build_train_dataset("GOT10K_val")
+    val = build_train_dataset("GOT10K_val_folder")
     assert len(val) == 2 and "Val" in val.get_sequence_name(0)
 
 
@@ -76,20 +76,28 @@ def test_got10k_vot_splits(root, tmp_path):
         Got10k("votval", split_file=split)
 
 
-def test_lasot_train_excludes_testing_set_and_has_language(root):
+# names drawn from the shipped lists: lasot_train_split.txt and the derived lasot_test_split.txt
+LASOT_TRAIN = ("airplane-10", "cat-2", "cat-4")
+LASOT_TEST = ("airplane-1", "cat-1")
+
+
+@pytest.mark.parametrize("testing_set", [None, ["cat-2", "cat-4"], list(LASOT_TEST)])
+def test_lasot_trains_on_the_train_list_only(root, testing_set):
     base = root("lasot_dir")
-    written = W.write_lasot(base, testing=["cat-2"])
-    ds = build_train_dataset("LASOT")
+    written = W.write_lasot(base, names=LASOT_TRAIN + LASOT_TEST + ("cat-21",), testing=testing_set or ())
+    if testing_set == ["cat-2", "cat-4"]:  # a root testing_set.txt that contradicts the shipped split
+        with pytest.warns(UserWarning, match="testing_set.txt differs"):
+            ds = build_train_dataset("LASOT")
+    else:
+        ds = build_train_dataset("LASOT")
     assert isinstance(ds, Lasot)
     names = [ds.get_sequence_name(i) for i in range(len(ds))]
-    assert names == ["cat-1", "rocket-1", "rocket-2"]
-    np.testing.assert_array_equal(_boxes(ds, 1), written["rocket-1"])
+    assert names == list(LASOT_TRAIN)  # never a test name, nor cat-21 (in neither list)
+    np.testing.assert_array_equal(_boxes(ds, 1), written["cat-2"])
     assert ds.get_sequence_info(0)["visible"].tolist() == [True, False, True, True, True, False]
-    _, _, meta = ds.get_frames(0, [0])
+    _, _, meta = ds.get_frames(1, [0])
     assert ds.has_language() and meta["nlp"] == "the cat moving across the picture"
-    assert meta["object_class_name"] == "cat" and ds.get_class_list() == ["cat", "rocket"]
-    (base / "testing_set.txt").unlink()
-    assert len(Lasot()) == 4
+    assert meta["object_class_name"] == "cat" and ds.get_class_list() == ["airplane", "cat"]
 
 
 def test_trackingnet_sets(root):
@@ -175,7 +183,7 @@ def test_unreadable_frame_raises_frame_read_error(root):
 
 def test_cache_hit_and_stale_rebuild(root, monkeypatch):
     base = root("lasot_dir")
-    written = W.write_lasot(base)
+    written = W.write_lasot(base, names=("cat-2", "cat-4"))
     first = Lasot()
     assert not first.cache_hit
     cache_dir = Path(env_settings().cache_dir)
@@ -188,7 +196,7 @@ def test_cache_hit_and_stale_rebuild(root, monkeypatch):
     def no_parse(self, name):
         raise AssertionError("cache hit must not parse annotations")
 
-    monkeypatch.setattr("lib.utils.dataset_layouts.LasotLayout.read", no_parse)
+    monkeypatch.setattr("lib.data.layouts.rgb.LasotLayout.read", no_parse)
     second = Lasot()
     assert second.cache_hit and len(second) == len(first)
     for i in range(len(first)):
@@ -199,8 +207,8 @@ def test_cache_hit_and_stale_rebuild(root, monkeypatch):
         assert first.get_frame_path(i, 3) == second.get_frame_path(i, 3)
     monkeypatch.undo()
     monkeypatch.setenv("SUTRACK_LASOT_DIR", str(base))
-    gt = base / "cat" / "cat-1" / "groundtruth.txt"
-    boxes = written["cat-1"].copy()
+    gt = base / "cat" / "cat-2" / "groundtruth.txt"
+    boxes = written["cat-2"].copy()
     boxes[0] = [1, 2, 30, 40]
     gt.write_text("".join(",".join(f"{v:g}" for v in b) + "\n" for b in boxes))
     st = gt.stat()

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lib.utils.demo_data import _sequence_rng, build_demo_data, render_sequence
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+from lib.data.synthetic.demo import _sequence_rng, build_demo_data, render_sequence
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 SIZE = (160, 120)
 FRAMES = 8

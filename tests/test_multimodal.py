@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib.test.utils import dataset_writers as W
+from lib.data.synthetic import writers as W
+from lib.data.synthetic import writers_rgbx as X
 from lib.utils.image import depth_colormap, read_image, read_rgbx
 
 N_FRAMES = 6
@@ -27,19 +28,21 @@ def data(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("mm")
     written = {
         "root": root,
-        "depthtrack_train": W.write_depthtrack(root / "depthtrack" / "train", n_frames=N_FRAMES),
-        "depthtrack_test": W.write_depthtrack(root / "depthtrack" / "test", n_frames=N_FRAMES, seed=5),
-        "vot22_rgbd": W.write_depthtrack(root / "vot22_rgbd" / "sequences", ("box_darkroom_noocc_1",),
+        "depthtrack_train": X.write_depthtrack(root / "depthtrack" / "train", ("adapter02_indoor", "bag03_indoor"),
+                                               n_frames=N_FRAMES),
+        "depthtrack_test": X.write_depthtrack(root / "depthtrack" / "test", n_frames=N_FRAMES, seed=5),
+        "vot22_rgbd": X.write_depthtrack(root / "vot22_rgbd" / "sequences", ("box_darkroom_noocc_1",),
                                          n_frames=N_FRAMES, list_file=True),
-        "lasher_train": W.write_lasher(root / "lasher" / "trainingset", n_frames=N_FRAMES),
-        "lasher_test": W.write_lasher(root / "lasher" / "testingset", ("10runone",), n_frames=N_FRAMES, seed=3),
-        "rgbt234": W.write_rgbt234(root / "rgbt234", n_frames=N_FRAMES),
-        "visevent_train": W.write_visevent(root / "visevent" / "train_subset", "train", n_frames=N_FRAMES),
-        "visevent_test": W.write_visevent(root / "visevent" / "test_subset", "test", n_frames=N_FRAMES, seed=7),
+        "lasher_train": X.write_lasher(root / "lasher" / "trainingset", ("2up", "boywalkinginsnow3"),
+                                       n_frames=N_FRAMES),
+        "lasher_test": X.write_lasher(root / "lasher" / "testingset", ("10runone",), n_frames=N_FRAMES, seed=3),
+        "rgbt234": X.write_rgbt234(root / "rgbt234", n_frames=N_FRAMES),
+        "visevent_train": X.write_visevent(root / "visevent" / "train_subset", "train", n_frames=N_FRAMES),
+        "visevent_test": X.write_visevent(root / "visevent" / "test_subset", "test", n_frames=N_FRAMES, seed=7),
         "tnl2k_train": W.write_tnl2k(root / "tnl2k" / "train", n_frames=N_FRAMES),
         "tnl2k_test": W.write_tnl2k(root / "tnl2k" / "test", ("INF_womanpink",), n_frames=N_FRAMES, seed=2),
-        "otb99": W.write_otb99_lang(root / "otb99", split="train", n_frames=N_FRAMES),
-        "refcocog": W.write_refcocog(root / "refcocog"),
+        "otb99": W.write_otb99_lang(root / "otb99", ("Basketball", "Bolt"), split="train", n_frames=N_FRAMES),
+        "refcocog": X.write_refcocog(root / "refcocog"),
         "got10k": W.write_got10k(root / "got10k", "train", n_sequences=2, n_frames=N_FRAMES),
     }
     return written
@@ -69,7 +72,7 @@ def test_depth_colormap_clips_normalises_and_colours():
 
 
 def test_read_rgbx_stacks_rgb_and_x(data, tmp_path):
-    seq = data["root"] / "depthtrack" / "train" / "adapter01_indoor"
+    seq = data["root"] / "depthtrack" / "train" / "adapter02_indoor"
     rgb_path, depth_path = seq / "color" / "00000001.jpg", seq / "depth" / "00000001.png"
     assert cv2.imread(str(depth_path), cv2.IMREAD_ANYDEPTH).dtype == np.uint16
     frame = read_rgbx(rgb_path, depth_path, "depth")
@@ -122,11 +125,14 @@ def test_train_loaders_read_their_layouts(roots, data, name, family, key, modali
 def test_lasher_depthtrack_splits_and_refcocog(roots, data, tmp_path):
     from lib.train.dataset import DepthTrack, LasHeR, RefCOCOSeq, build_train_dataset
 
-    split = tmp_path / "lasher_val.txt"
-    split.write_text("2girlwalk\n")
-    assert [LasHeR("val", split_file=split).get_sequence_name(0)] == ["2girlwalk"]
-    assert len(build_train_dataset("LasHeR_train")) == 2  # no split file: every training sequence
-    with pytest.raises(FileNotFoundError, match="depthtrack_val.txt"):
+    # the shipped lists: 2up is a LasHeR training sequence, boywalkinginsnow3 a validation one
+    assert [LasHeR("train").get_sequence_name(0)] == ["2up"] and len(build_train_dataset("LasHeR_train")) == 1
+    assert [LasHeR("val").get_sequence_name(0)] == ["boywalkinginsnow3"]
+    split = tmp_path / "my_split.txt"
+    split.write_text("2up\n")
+    assert [LasHeR("val", split_file=split).get_sequence_name(0)] == ["2up"]
+    with pytest.warns(UserWarning, match="6 of 6 sequences of depthtrack_val.txt not found"), \
+            pytest.raises(ValueError, match="DepthTrack_val: no usable sequences"):
         DepthTrack("val")
     refs = build_train_dataset("REFCOCOG")
     assert isinstance(refs, RefCOCOSeq) and not refs.is_video_sequence() and refs.has_language()
@@ -159,7 +165,7 @@ def test_eval_datasets_read_their_layouts(roots, data):
     depth = get_dataset("depthtrack")[0]
     assert np.isnan(depth.ground_truth_rect[-1]).all()  # VOT's 'nan' line: target absent
     rgbt = get_dataset("rgbt234")["baby"]
-    np.testing.assert_allclose(rgbt.meta["ground_truth_rect_ir"], data["rgbt234"]["baby"] + W.RGBT234_IR_SHIFT)
+    np.testing.assert_allclose(rgbt.meta["ground_truth_rect_ir"], data["rgbt234"]["baby"] + X.RGBT234_IR_SHIFT)
     visevent = get_dataset("visevent")["dvSave-1"]  # its target is absent in frame 0: evaluation starts at 1
     assert visevent.meta["first_frame"] == 1 and visevent.target_visible.all()
     tnl2k = get_dataset("tnl2k")  # tnl2k_dir with train/ and test/: the test folder
@@ -280,7 +286,7 @@ def test_new_metrics_agree_with_hand_computed_examples(roots, data, tmp_path):
     # 1..5), 'baby' the visible one. Success curve of 'afterrain' on the visible gt: 1 up to t = 0.80
     # (17 thresholds), 1/6 (frame 0) for 0.85, 0.90, 0.95, 0 at 1.0 -> 17.5 / 21; 'baby': 20 / 21.
     # MSR takes the better gt per frame: both 20 / 21. Centre errors are 2 px or 0: PR = MPR = 100.
-    vis, ir_shift = data["rgbt234"], W.RGBT234_IR_SHIFT
+    vis, ir_shift = data["rgbt234"], X.RGBT234_IR_SHIFT
     _write_results(spec.results_dir(tmp_path) / "rgbt234", {"afterrain": vis["afterrain"] + ir_shift,
                                                             "baby": vis["baby"]})
     rgbt = score_trackers([spec], get_dataset("rgbt234"), "rgbt234", tmp_path).scores[0].metrics

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from lib.api import build_tracker
+from lib.data.synthetic.writers import synthetic_sequence
 from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.tracker import onnx_backend as ob
-from lib.test.utils.dataset_writers import synthetic_sequence
 
 TOL = 1e-3  # normalised box coordinates (pixels / frame size)
 SIZE = (160, 120)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.test.utils.dataset_writers import write_got10k
+from lib.data.synthetic.writers import write_got10k
 
 ROOT = Path(__file__).resolve().parents[1]
 N_SEQ, N_FRAMES = 3, 6

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from lib.api import build_tracker
+from lib.data.synthetic.writers import synthetic_sequence
 from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.tracker import sutrack_dinov3 as tracker_module
 from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker
-from lib.test.utils.dataset_writers import synthetic_sequence
 
 SIZE = (97, 71)  # odd W x H on purpose
 

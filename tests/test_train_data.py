@@ -268,7 +268,7 @@ def test_language_ids_only_for_datasets_with_use_nlp(cfg):
 
 # ----------------------------------------------------------------------------- loader
 def test_loader_is_reproducible_across_workers_and_ranks_differ(cfg, tmp_path, monkeypatch):
-    from lib.test.utils.dataset_writers import write_got10k
+    from lib.data.synthetic.writers import write_got10k
     from lib.train.run_training import build_sampler
 
     write_got10k(tmp_path / "got10k", "train", n_sequences=3, n_frames=10)

@@ -25,7 +25,7 @@ QUICK = ["TRAIN.BATCH_SIZE", "4", "TRAIN.PRINT_INTERVAL", "2", "MODEL.FUSION.DRO
 
 @pytest.fixture(scope="module")
 def got10k_root(tmp_path_factory) -> Path:
-    from lib.test.utils.dataset_writers import write_got10k
+    from lib.data.synthetic.writers import write_got10k
 
     root = tmp_path_factory.mktemp("data") / "got10k"
     write_got10k(root, "train", n_sequences=4, n_frames=12)
@@ -147,7 +147,7 @@ def test_torchrun_two_cpu_processes_keep_parameters_identical(data_env, tmp_path
 
 
 def test_training_on_a_small_synthetic_set_lowers_the_loss(tmp_path, monkeypatch, capsys):
-    from lib.test.utils.dataset_writers import write_got10k
+    from lib.data.synthetic.writers import write_got10k
 
     write_got10k(tmp_path / "got10k", "train", n_sequences=6, n_frames=16)
     monkeypatch.setenv("SUTRACK_GOT10K_DIR", str(tmp_path / "got10k"))
@@ -173,7 +173,7 @@ def test_training_on_a_small_synthetic_set_lowers_the_loss(tmp_path, monkeypatch
 
 # ----------------------------------------------------------------------------- bad input
 def test_unreadable_frames_are_redrawn_with_warnings_counted_in_the_log(tmp_path, monkeypatch):
-    from lib.test.utils.dataset_writers import write_got10k
+    from lib.data.synthetic.writers import write_got10k
 
     names = list(write_got10k(tmp_path / "got10k", "train", n_sequences=4, n_frames=10))
     for jpg in (tmp_path / "got10k" / "train" / names[1]).glob("*.jpg"):

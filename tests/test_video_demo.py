@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from lib.api import build_tracker
-from lib.test.utils.dataset_writers import synthetic_sequence, write_frames
+from lib.data.synthetic.writers import synthetic_sequence, write_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES = 8

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from lib.utils.demo_data import build_demo_data
+from lib.data.synthetic.demo import build_demo_data
 
 
 def main(argv: list[str] | None = None) -> int:

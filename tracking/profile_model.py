@@ -31,11 +31,11 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lib.data.synthetic.writers import synthetic_sequence
 from lib.models.sutrack_dinov3.decoder import select_box
 from lib.models.sutrack_dinov3.encoder import TemplateFeatures
 from lib.test.parameter.sutrack_dinov3 import TrackerParams, parameters
 from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker, build_network, resolve_device
-from lib.test.utils.dataset_writers import synthetic_sequence
 from lib.utils.io import atomic_write_bytes
 
 Row = Callable[[], object]

@@ -27,7 +27,7 @@ def write_profile_data(root: Path, n_seq: int, n_frames: int, size: tuple[int, i
     """GOT-10k train split of `n_seq` sequences: smooth random backgrounds, a moving textured box."""
     import cv2
 
-    from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+    from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
     rng = np.random.default_rng(seed)
     w, h = size

@@ -119,6 +119,18 @@ def build_sampler(cfg: CfgNode, rank: int = 0, world_size: int = 1, settings=Non
                            seed=int(cfg.TRAIN.SEED), rank=rank, samples=per_rank)
 
 
+def check_training_data(cfg: CfgNode, settings, log) -> None:
+    """The cheap part of tracking/check_data.py (roots, counts; no frames read): log the table, and stop with
+    DataCheckError when a dataset of the mix is missing entirely (an incomplete one only gets the table)."""
+    from lib.data.check import FATAL, DataCheckError, check_datasets, format_table
+
+    rows = check_datasets(cfg.DATA.TRAIN.DATASETS_NAME, settings=settings, sample=0)
+    table = format_table(rows)
+    if any(r.status in FATAL for r in rows):
+        raise DataCheckError(f"training data missing (python tracking/check_data.py checks it):\n{table}")
+    log.info("training data (python tracking/check_data.py reads a sample too):\n%s", table)
+
+
 def unused_parameters(train_net: nn.Module, sampler: TrackingSampler, device: torch.device) -> list[str]:
     """Names of trainable parameters that get no gradient (one eval-mode forward/backward, no update)."""
     batch = collate([sampler[PROBE_INDEX + k] for k in range(2)])
@@ -164,6 +176,7 @@ def setup(args: argparse.Namespace, dist: DistInfo) -> tuple[LTRTrainer, CfgNode
     if dist.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
+    check_training_data(cfg, settings, log)
     sampler = build_sampler(cfg, dist.rank, dist.world_size, settings)
     for d in sampler.datasets:
         skipped = getattr(d, "skipped", [])

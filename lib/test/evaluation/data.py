@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from lib.utils.dataset_layouts import AUX_FRAMES_KEY, MODALITY_KEY, Layout, SeqRecord
+from lib.data.layouts import Layout
+from lib.data.records import AUX_FRAMES_KEY, MODALITY_KEY, SeqRecord
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["BaseDataset", "Sequence", "SequenceList"]

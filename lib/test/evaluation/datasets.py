@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import os
+import warnings
 
-from lib.test.evaluation.data import BaseDataset, SequenceList
-from lib.utils.dataset_layouts import (
-    GOT10K_SPLIT_FILES,
+from lib.data.layouts import (
     CustomLayout,
     DepthTrackLayout,
     Got10kLayout,
@@ -19,9 +18,10 @@ from lib.utils.dataset_layouts import (
     TrackingNetLayout,
     Uav123Layout,
     VisEventLayout,
-    read_split_file,
     split_folder,
 )
+from lib.data.splits import got10k_split_names, lasot_test_names, spec_names
+from lib.test.evaluation.data import BaseDataset, SequenceList
 from lib.utils.settings import Settings
 
 __all__ = [
@@ -96,7 +96,7 @@ class GOT10KDataset(BaseDataset):
             raise ValueError(f"GOT-10k: unknown split '{split}'; known: {list(self.SPLITS)}")
         super().__init__(settings, root)
         self.split, self.name = split, f"got10k_{split}"
-        self.split_file = split_file or GOT10K_SPLIT_FILES["votval"]
+        self.split_file = split_file  # ltrval: a list of your own instead of the shipped votval split
 
     def layout(self) -> Layout:
         folder = {"test": "test", "val": "val", "ltrval": "train"}[self.split]
@@ -104,11 +104,17 @@ class GOT10KDataset(BaseDataset):
 
     def sequence_names(self, layout: Layout) -> list[str]:
         names = layout.sequence_names()
-        return read_split_file(self.split_file, names) if self.split == "ltrval" else names
+        if self.split != "ltrval":
+            return names
+        return got10k_split_names("votval", names, layout.root, self.split_file)
 
 
 class LaSOTDataset(BaseDataset):
-    """LaSOT test set: the root's testing_set.txt if present, else every sequence."""
+    """LaSOT test set: exactly the 280 sequences of lasot_test_split.txt, whatever else lies under the root.
+
+    Missing ones are skipped with a warning (and listed in `skipped`); a root testing_set.txt that names
+    other sequences is reported and ignored.
+    """
 
     name, root_key, title = "lasot", "lasot_dir", "LaSOT"
 
@@ -116,7 +122,13 @@ class LaSOTDataset(BaseDataset):
         return LasotLayout(self.root)
 
     def sequence_names(self, layout: Layout) -> list[str]:
-        return layout.testing_set() or layout.sequence_names()
+        names = lasot_test_names()
+        testing = layout.testing_set()
+        if testing is not None and set(testing) != set(names):
+            warnings.warn(f"{self.name}: {layout.root}/testing_set.txt lists {len(testing)} sequences that differ "
+                          f"from LaSOT's test split (lib/train/data_specs/lasot_test_split.txt); evaluating the "
+                          f"shipped split", stacklevel=2)
+        return names
 
 
 class LaSOTLangDataset(LaSOTDataset):
@@ -144,12 +156,15 @@ class TNL2KDataset(BaseDataset):
 
 
 class OTB99LangDataset(BaseDataset):
-    """OTB99-lang test split (OTB_query_test sentences)."""
+    """OTB99-lang test split (otb99_test_split.txt, OTB_query_test sentences)."""
 
     name, root_key, title = "otb99_lang", "otb99_lang_dir", "OTB99-lang"
 
     def layout(self) -> Layout:
         return Otb99LangLayout(self.root, split="test")
+
+    def sequence_names(self, layout: Layout) -> list[str]:
+        return list(spec_names("otb99_test_split.txt"))
 
 
 class DepthTrackDataset(BaseDataset):

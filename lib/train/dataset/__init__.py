@@ -13,7 +13,7 @@ from lib.train.dataset.coco import MSCOCOSeq
 from lib.train.dataset.custom import CustomDataset
 from lib.train.dataset.got10k import Got10k
 from lib.train.dataset.language import Otb99Lang, RefCOCOSeq, Tnl2k
-from lib.train.dataset.lasot import Lasot
+from lib.train.dataset.lasot import Lasot, VastTrack
 from lib.train.dataset.rgbx import DepthTrack, LasHeR, RgbxVideoDataset, VisEvent
 from lib.train.dataset.trackingnet import TrackingNet
 from lib.utils.image import FrameReadError
@@ -35,6 +35,7 @@ __all__ = [
     "SequenceTable",
     "Tnl2k",
     "TrackingNet",
+    "VastTrack",
     "VisEvent",
     "build_train_dataset",
     "register_train_dataset",
@@ -48,9 +49,12 @@ _FACTORIES: dict[str, Factory] = {
     "GOT10K_vottrain": lambda s: Got10k("vottrain", settings=s),
     "GOT10K_votval": lambda s: Got10k("votval", settings=s),
     "GOT10K_train_full": lambda s: Got10k("train_full", settings=s),
+    "GOT10K_train": lambda s: Got10k("train", settings=s),
     "GOT10K_val": lambda s: Got10k("val", settings=s),
+    "GOT10K_val_folder": lambda s: Got10k("val_folder", settings=s),
     "COCO17": lambda s: MSCOCOSeq("2017", settings=s),
     "TRACKINGNET": lambda s: TrackingNet(settings=s),
+    "VASTTRACK": lambda s: VastTrack(settings=s),
     "CUSTOM": lambda s: CustomDataset(settings=s),
     # multi-modal (6-channel RGB-X frames) and language datasets, under SUTrack's names
     "DepthTrack_train": lambda s: DepthTrack("train", settings=s),

@@ -1,7 +1,7 @@
 """Base classes of the training datasets (pytracking's BaseVideoDataset interface).
 
 `BaseVideoDataset` is what the sampler calls. `AnnotatedVideoDataset` implements it for every dataset
-read through a `Layout` (lib/utils/dataset_layouts.py): annotations are parsed once, kept in flat
+read through a `Layout` (lib/data/layouts): annotations are parsed once, kept in flat
 arrays (`SequenceTable`, cheap to share with DataLoader workers) and cached under settings.cache_dir.
 Frames are read at `get_frames` time through `_read_frame`, which RGB-X datasets override to return
 H x W x 6 arrays.
@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lib.data.catalog import refuse_test_sequences
+from lib.data.layouts import Layout
+from lib.data.records import FrameList, SeqRecord, warn_skipped
 from lib.train.dataset.cache import AnnotationCache, cache_key
-from lib.utils.dataset_layouts import FrameList, Layout, SeqRecord, warn_skipped
 from lib.utils.image import read_image
 from lib.utils.settings import Settings, env_settings
 
@@ -150,6 +152,7 @@ class AnnotatedVideoDataset(BaseVideoDataset):
                  settings: Settings | None = None, image_loader: ImageLoader = read_image,
                  use_cache: bool = True):
         super().__init__(name, layout.root, image_loader, label)
+        refuse_test_sequences(label, sequence_names, layout.root)  # before any parsing
         self.layout = layout
         settings = settings or env_settings()
         options = json.dumps(layout.options(), sort_keys=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lib.data.records import warn_skipped
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, ImageLoader, resolve_root
 from lib.train.dataset.cache import AnnotationCache, cache_key
-from lib.utils.dataset_layouts import warn_skipped
 from lib.utils.image import read_image
 from lib.utils.settings import Settings, env_settings
 

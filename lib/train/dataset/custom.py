@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
+from lib.data.layouts import CustomLayout
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, ImageLoader, resolve_root
-from lib.utils.dataset_layouts import CustomLayout
 from lib.utils.image import read_image
 from lib.utils.settings import Settings, env_settings
 

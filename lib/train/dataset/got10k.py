@@ -1,22 +1,25 @@
-"""GOT-10k for training: train_full (all of train/), vottrain / votval (split files) and val (val/)."""
+"""GOT-10k for training: the index splits of train/ (train_full, train, val, vottrain, votval; see
+lib/data/splits.py) and val_folder (GOT-10k's own val/ folder)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
+from lib.data.catalog import resolve_train
+from lib.data.layouts import Got10kLayout
+from lib.data.splits import got10k_split_names
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, ImageLoader, resolve_root
-from lib.utils.dataset_layouts import GOT10K_SPLIT_FILES, Got10kLayout, read_split_file
 from lib.utils.image import read_image
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["Got10k"]
 
+
 class Got10k(AnnotatedVideoDataset):
     """GOT-10k training sequences; visible = not absent and cover > 0 (pytracking's rule)."""
 
-    SPLITS = ("train_full", "vottrain", "votval", "val")
+    SPLITS = ("train_full", "train", "val", "vottrain", "votval", "val_folder")
 
     def __init__(self, split: str = "train_full", root: str | os.PathLike | None = None,
                  settings: Settings | None = None, split_file: str | os.PathLike | None = None,
@@ -25,14 +28,16 @@ class Got10k(AnnotatedVideoDataset):
             raise ValueError(f"GOT-10k: unknown split '{split}'; known: {list(self.SPLITS)}")
         settings = settings or env_settings()
         root = resolve_root(settings, "got10k_dir", "GOT-10k", root)
-        folder = root / ("val" if split == "val" else "train")
+        folder = root / ("val" if split == "val_folder" else "train")
         if not folder.is_dir():
             raise FileNotFoundError(f"GOT-10k: split folder {folder} does not exist (settings key 'got10k_dir' "
                                     f"= '{root}' should hold train/, val/ and test/)")
-        layout = Got10kLayout(folder)
-        names = layout.sequence_names()
-        if split in GOT10K_SPLIT_FILES:
-            names = read_split_file(Path(split_file) if split_file else GOT10K_SPLIT_FILES[split], names)
+        if split_file is not None:  # a user's own list: integer lines index train/list.txt as it is
+            layout = Got10kLayout(folder)
+            names = got10k_split_names(split, layout.sequence_names(), folder, split_file)
+        else:
+            resolved = resolve_train(f"GOT10K_{split}", root)
+            layout, names = resolved.layout, resolved.names
         super().__init__("got10k", f"GOT10K_{split}", layout, names, settings, image_loader, use_cache)
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:

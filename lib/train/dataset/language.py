@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.data.catalog import resolve_train
+from lib.data.layouts import Tnl2kLayout, split_folder
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, BaseVideoDataset, resolve_root
 from lib.train.dataset.cache import AnnotationCache, cache_key
 from lib.train.dataset.coco import MSCOCOSeq
-from lib.utils.dataset_layouts import Otb99LangLayout, Tnl2kLayout, split_folder
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["Otb99Lang", "RefCOCOSeq", "Tnl2k", "parse_refcoco"]
@@ -44,13 +45,15 @@ class Tnl2k(AnnotatedVideoDataset):
 
 
 class Otb99Lang(AnnotatedVideoDataset):
-    """OTB99-lang videos with their OTB_query_<split> sentences (split 'train' for training)."""
+    """OTB99-lang training videos (otb99_train_split.txt) with their OTB_query_train sentences."""
 
     def __init__(self, split: str = "train", root: str | os.PathLike | None = None, settings: Settings | None = None,
                  use_cache: bool = True):
+        if split != "train":
+            raise ValueError(f"OTB99-lang: training uses split 'train' only, got '{split}' (otb99_lang evaluates test)")
         settings = settings or env_settings()
-        layout = Otb99LangLayout(resolve_root(settings, "otb99_lang_dir", "OTB99-lang", root), split=split)
-        super().__init__("otb99", f"OTB99_{split}", layout, layout.sequence_names(), settings, use_cache=use_cache)
+        resolved = resolve_train("OTB99_train", resolve_root(settings, "otb99_lang_dir", "OTB99-lang", root))
+        super().__init__("otb99", "OTB99_train", resolved.layout, resolved.names, settings, use_cache=use_cache)
 
 
 def parse_refcoco(path: os.PathLike | str, split: str, min_area: float) -> tuple[dict, dict[str, np.ndarray]]:

@@ -1,14 +1,14 @@
 """RGB-X training datasets (DepthTrack, LasHeR, VisEvent): frames are H x W x 6 uint8, RGB then X.
 
-The layouts (lib/utils/dataset_layouts.py) pair each RGB frame with its X frame; `read_rgbx`
+The layouts (lib/data/layouts/rgbx.py) pair each RGB frame with its X frame; `read_rgbx`
 (lib/utils/image.py) turns the pair into 6 channels exactly as the evaluation runner does: depth through
 SUTrack's JET colour map, thermal and event images as RGB.
 
 Roots come from settings (depthtrack_dir, lasher_dir, visevent_dir). Each may hold the benchmark's
 train/test folders (DepthTrack `train/`; LasHeR `trainingset/`; VisEvent `train_subset/`) or be that
-folder itself. Train/val splits of DepthTrack and LasHeR are sequence-name files in
-`lib/train/data_specs/<dataset>_<split>.txt` (pytracking's convention; or pass `split_file`): without one,
-'train' uses every sequence and 'val' is an error naming the file.
+folder itself. Train/val splits of DepthTrack and LasHeR are the shipped sequence-name lists
+`lib/train/data_specs/<dataset>_<split>.txt` (or a `split_file` of your own); listed sequences missing
+on disk are warned about (tracking/check_data.py names them).
 """
 from __future__ import annotations
 
@@ -17,35 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.data.catalog import TRAIN_DATASETS, Resolved, present, resolve_train
+from lib.data.layouts import Layout, VisEventLayout, split_folder
+from lib.data.records import AUX_FRAMES_KEY, MODALITY_KEY, FrameList
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, resolve_root
-from lib.utils.dataset_layouts import (
-    AUX_FRAMES_KEY,
-    MODALITY_KEY,
-    DepthTrackLayout,
-    FrameList,
-    Layout,
-    RgbtLayout,
-    VisEventLayout,
-    split_folder,
-)
 from lib.utils.image import read_list_file, read_rgbx
-from lib.utils.settings import PROJECT_ROOT, Settings, env_settings
+from lib.utils.settings import Settings, env_settings
 
-__all__ = ["DATA_SPECS", "DepthTrack", "LasHeR", "RgbxVideoDataset", "VisEvent", "split_names"]
-
-DATA_SPECS = PROJECT_ROOT / "lib" / "train" / "data_specs"
+__all__ = ["DepthTrack", "LasHeR", "RgbxVideoDataset", "VisEvent", "split_names"]
 
 
-def split_names(layout: Layout, dataset: str, split: str, split_file: str | os.PathLike | None = None) -> list[str]:
-    """Sequence names of `split`: 'all' = every sequence; otherwise the split file's names (see module doc)."""
-    if split == "all":
-        return layout.sequence_names()
-    path = Path(split_file) if split_file is not None else DATA_SPECS / f"{dataset.lower()}_{split}.txt"
-    if path.is_file():
-        return read_list_file(path)
-    if split_file is None and split == "train":
-        return layout.sequence_names()
-    raise FileNotFoundError(f"{dataset}: split file for '{split}' not found: {path} (one sequence name per line)")
+def split_names(label: str, root: Path, split_file: str | os.PathLike | None = None) -> Resolved:
+    """The training dataset `label` (e.g. LasHeR_train) on `root`: the shipped split list, or `split_file`'s names."""
+    resolved = resolve_train(label, root)
+    if split_file is None:
+        return resolved
+    found, missing = present(resolved.layout, read_list_file(split_file))
+    return Resolved(resolved.layout, found, missing, len(found) + len(missing))
 
 
 class RgbxVideoDataset(AnnotatedVideoDataset):
@@ -72,14 +60,17 @@ class RgbxVideoDataset(AnnotatedVideoDataset):
 
 
 class DepthTrack(RgbxVideoDataset):
-    """DepthTrack training sequences (RGB + depth colour map); labels DepthTrack_train / _val / _all."""
+    """DepthTrack training sequences (RGB + depth colour map); labels DepthTrack_train / _val."""
 
     def __init__(self, split: str = "train", root: str | os.PathLike | None = None, settings: Settings | None = None,
                  split_file: str | os.PathLike | None = None, use_cache: bool = True):
         settings = settings or env_settings()
-        layout = DepthTrackLayout(split_folder(resolve_root(settings, "depthtrack_dir", "DepthTrack", root), "train"))
-        names = split_names(layout, "depthtrack", split, split_file)
-        super().__init__("depthtrack", f"DepthTrack_{split}", layout, names, settings, use_cache)
+        label = f"DepthTrack_{split}"
+        if label not in TRAIN_DATASETS:
+            raise ValueError(f"DepthTrack: unknown split '{split}'; known: ['train', 'val']")
+        root = resolve_root(settings, "depthtrack_dir", "DepthTrack", root)
+        resolved = split_names(label, root, split_file)
+        super().__init__("depthtrack", label, resolved.layout, resolved.names, settings, use_cache)
 
 
 class LasHeR(RgbxVideoDataset):
@@ -88,10 +79,12 @@ class LasHeR(RgbxVideoDataset):
     def __init__(self, split: str = "all", root: str | os.PathLike | None = None, settings: Settings | None = None,
                  split_file: str | os.PathLike | None = None, use_cache: bool = True):
         settings = settings or env_settings()
+        label = f"LasHeR_{split}"
+        if label not in TRAIN_DATASETS:
+            raise ValueError(f"LasHeR: unknown split '{split}'; known: ['all', 'train', 'val']")
         root = resolve_root(settings, "lasher_dir", "LasHeR", root)
-        layout = RgbtLayout(split_folder(root, "trainingset", "TrainingSet", "train"))
-        names = split_names(layout, "lasher", split, split_file)
-        super().__init__("lasher", f"LasHeR_{split}", layout, names, settings, use_cache)
+        resolved = split_names(label, root, split_file)
+        super().__init__("lasher", label, resolved.layout, resolved.names, settings, use_cache)
 
 
 class VisEvent(RgbxVideoDataset):

@@ -1,11 +1,12 @@
-"""TrackingNet for training: the TRAIN_<i> chunks chosen by argument (default: all that exist)."""
+"""TrackingNet for training: the TRAIN_<i> chunks chosen by argument (default: all that exist); object classes
+from lib/train/data_specs/trackingnet_classmap.txt."""
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
 
+from lib.data.layouts import TrackingNetLayout
 from lib.train.dataset.base_video_dataset import AnnotatedVideoDataset, ImageLoader, resolve_root
-from lib.utils.dataset_layouts import TrackingNetLayout
 from lib.utils.image import natural_key, read_image
 from lib.utils.settings import Settings, env_settings
 
@@ -31,6 +32,6 @@ class TrackingNet(AnnotatedVideoDataset):
             if missing:
                 raise FileNotFoundError(f"TrackingNet: set folder(s) {missing} do not exist "
                                         f"(settings key 'trackingnet_dir' = '{root}')")
-        layout = TrackingNetLayout(root, names)
+        layout = TrackingNetLayout(root, names, classmap=True)
         super().__init__("trackingnet", "TRACKINGNET", layout, layout.sequence_names(), settings,
                          image_loader, use_cache)

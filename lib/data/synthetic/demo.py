@@ -1,6 +1,6 @@
 """Synthetic GOT-10k-style demo data on which only a template-aware tracker can do well.
 
-Design (see DESIGN.md, "training must make the template necessary"):
+Design (see docs/design.md, "training must make the template necessary"):
 
 - Background: a crop of a real photograph shipped with scikit-image, slightly blurred and lowered in
   contrast, panning slowly. It gives real clutter without out-shouting the objects.
@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lib.utils.got10k_format import write_got10k_list, write_got10k_sequence
+from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 __all__ = ["DemoSequence", "render_sequence", "build_demo_data"]
 
