@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from transformers import DINOv3ConvNextConfig, DINOv3ConvNextModel
 
+from lib.utils.hub import cache_only, hub_reachable
+
 
 class WeightsUnavailableError(RuntimeError):
     """Pretrained weights could not be loaded; the message says why and what to do."""
@@ -311,7 +313,8 @@ def _read_timm(name: str, source: str) -> dict[str, torch.Tensor]:
     try:
         import timm
 
-        model = timm.create_model(name, pretrained=True, num_classes=0)
+        with cache_only(not hub_reachable()):  # offline: the cache or an error now, not minutes of retries
+            model = timm.create_model(name, pretrained=True, num_classes=0)
     except Exception as exc:  # noqa: BLE001 - hub, cache and name failures all become the one error type
         raise explain_failure(f"{_WHAT} (timm)", source, SOURCE_KEY, exc) from exc
     return model.state_dict()
@@ -407,9 +410,10 @@ def _from_hf(source: str, arch: dict | None, overrides: dict) -> DINOv3ConvNextM
     """`from_pretrained` of a hub id or HF folder, with the size checks and the one error type."""
     where = f"'{source}' ({SOURCE_KEY})"
     try:
-        config = DINOv3ConvNextConfig.from_pretrained(source)
-        _check_sizes(where, {k: getattr(config, k) for k in _SIZE_KEYS}, arch, overrides)
-        model, info = DINOv3ConvNextModel.from_pretrained(source, output_loading_info=True, **overrides)
+        with cache_only(not looks_like_path(source) and not hub_reachable()):  # offline: cache or error now
+            config = DINOv3ConvNextConfig.from_pretrained(source)
+            _check_sizes(where, {k: getattr(config, k) for k in _SIZE_KEYS}, arch, overrides)
+            model, info = DINOv3ConvNextModel.from_pretrained(source, output_loading_info=True, **overrides)
     except WeightsUnavailableError:
         raise
     except Exception as exc:  # noqa: BLE001 - hub, token, cache and folder failures become the one error type

@@ -208,7 +208,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
         image = self._frame(image)
         if "init_bbox" not in info:
             raise ValueError(f"initialize() needs info['init_bbox'] = [x, y, w, h], got keys {sorted(info)}")
-        box = check_init_box(info["init_bbox"])
+        box = check_init_box(info["init_bbox"], image.shape[:2])
         template, anno = self._template(image, box)
         self.template_list = [template] * self.num_templates
         self.template_anno_list = [anno] * self.num_templates
@@ -219,6 +219,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
             ids = tokenize([sentence], self.context_length).to(self.device)
             self.text_src = self.network.forward_textencoder(ids)
         self.state = [float(v) for v in box]
+        self.frame_size = (image.shape[0], image.shape[1])
         self.frame_id = 0
 
     @torch.inference_mode()
@@ -228,6 +229,10 @@ class SUTrackDINOv3Tracker(BaseTracker):
             raise RuntimeError("track() called before initialize()")
         image = self._frame(image)
         height, width = image.shape[:2]
+        if self.frame_size is not None and (height, width) != self.frame_size:
+            raise ValueError(f"frame {self.frame_id + 1} is {width} x {height} pixels but the sequence started "
+                             f"at {self.frame_size[1]} x {self.frame_size[0]}; all frames of a sequence must have "
+                             "one size (call initialize() again for a new video)")
         self.frame_id += 1
         crop, crop_info = sample_target(image, self.state, self.params.search_factor, self.params.search_size)
         out = self.network.track_step(self._to_tensor(crop), self.template_cache, self.text_src)
