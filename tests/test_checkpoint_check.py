@@ -41,6 +41,15 @@ def test_empty_truncated_and_foreign_files(tmp_path, tiny_state):
     text = tmp_path / "notes.pth.tar"
     text.write_text("these are not weights\n")
     expect_error(text, r"not a PyTorch checkpoint .*starts with b'these ar'", "tracking/train.py wrote")
+    image = tmp_path / "frame.pth.tar"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    expect_error(image, r"not a PyTorch checkpoint .*starts with b'\\x89PNG")
+    legacy = tmp_path / "legacy.pth.tar"
+    torch.save({"net": tiny_state}, legacy, _use_new_zipfile_serialization=False)
+    cut = tmp_path / "legacy_cut.pth.tar"
+    cut.write_bytes(legacy.read_bytes()[:1000])
+    expect_error(cut, r"the file is truncated or corrupt")
+    assert parameters("tiny", checkpoint=legacy).checkpoint == str(legacy)  # the old format itself is fine
 
 
 def test_pickled_objects_and_missing_net(tmp_path, tiny_state):
@@ -61,7 +70,7 @@ def test_weights_of_another_config(tmp_path):
     other = tmp_path / "SUTRACK_ep0002.pth.tar"
     torch.save({"net": untrained_network(mm.cfg).state_dict(), "config": mm.cfg.dump()}, other)
     message = expect_error(other, r"do not fit config .*tiny\.yaml: (\d+) mismatched keys",
-                           r"use the config this checkpoint was trained with",
+                           r"run with the config this checkpoint was trained with",
                            r"DATA\.MULTI_MODAL_VISION: True in the checkpoint, False here")
     count = int(re.search(r"(\d+) mismatched keys", message).group(1))
     listed = message.split("the model has ")[1].split("); the config")[0]

@@ -129,17 +129,17 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         head = f.read(8)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except Exception as exc:  # noqa: BLE001 - torch.load's zip, EOF, key and unpickling errors, sorted below
+        if not (head.startswith(b"PK") or head.startswith(b"\x80")):  # neither a zip archive nor a legacy pickle
+            raise _error(path, f"not a PyTorch checkpoint (torch.save writes a zip archive; the file starts with "
+                               f"{head!r})", "pass the `.pth.tar` file that tracking/train.py wrote") from None
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
-        if found and zipfile.is_zipfile(path) and not found.group(1).startswith("torch._utils"):
+        if (isinstance(exc, pickle.UnpicklingError) and found and zipfile.is_zipfile(path)
+                and not found.group(1).startswith("torch._utils")):
             raise _error(path, f"it holds pickled Python objects besides tensors (first: {found.group(1)}); "
                                "checkpoints are read as data only, so such files are refused", _FIX_RESAVE) from None
-        raise _error(path, f"the file is truncated or corrupt ({_first_sentence(exc)})", _FIX_COPY) from None
-    except Exception as exc:  # noqa: BLE001 - zip, EOF and key errors of torch.load mean the same: unreadable
-        if head.startswith(b"PK") or head.startswith(b"\x80"):  # a zip archive or a legacy pickle, cut short
-            raise _error(path, f"the file is truncated or corrupt ({_first_sentence(exc)})", _FIX_COPY) from None
-        raise _error(path, f"not a PyTorch checkpoint (torch.save writes a zip archive; the file starts with "
-                           f"{head!r})", "pass the `.pth.tar` file that tracking/train.py wrote") from None
+        cause = "" if isinstance(exc, pickle.UnpicklingError) else f" ({_first_sentence(exc)})"
+        raise _error(path, f"the file is truncated or corrupt{cause}", _FIX_COPY) from None
     state = obj.get("net") if isinstance(obj, dict) else None
     if state is None and isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         state, obj = obj, {"net": obj}  # a bare state dict
@@ -191,8 +191,8 @@ def check_fits(state: dict[str, torch.Tensor], model: torch.nn.Module, path: Pat
                            f"({len(shapes)} of another shape, {len(unexpected)} unexpected, {len(missing)} missing; "
                            f"the model has {len(expected)}): {', '.join(problems[:MAX_LISTED])}{more}"
                            f"{_config_hint(saved_config, cfg)}",
-                     f"use the config this checkpoint was trained with (--config, or the config folder it was "
-                     f"saved under), or a checkpoint trained with {yaml_file.stem}")
+                     f"run with the config this checkpoint was trained with (the trainer saves it under "
+                     f"checkpoints/train/{SCRIPT}/<config>/), or with a checkpoint trained with {yaml_file.stem}")
 
 
 def parameters(config: str | Path, checkpoint: str | Path | None = None, random_weights: bool = False,
