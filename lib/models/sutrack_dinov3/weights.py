@@ -10,7 +10,6 @@ a hub id or HF folder, `timm:<name>` (timm's own hub copy), or a checkpoint file
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import torch
 from transformers import DINOv3ConvNextConfig, DINOv3ConvNextModel
 
-from lib.utils.hub import cache_only, hub_reachable
+from lib.utils.hub import cache_only, hub_reachable, offline_flag
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -70,12 +69,6 @@ def looks_like_path(source: str) -> bool:
             or path.exists())
 
 
-def _hub_offline() -> bool:
-    """Whether the user asked for offline hub access (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
-    flags = (os.environ.get("HF_HUB_OFFLINE", "0"), os.environ.get("TRANSFORMERS_OFFLINE", "0"))
-    return any(f not in ("", "0", "false", "False") for f in flags)
-
-
 def _path_case(source: str, what: str) -> tuple[str, str]:
     """(case, fix) for a local file or folder source."""
     path = Path(source).expanduser()
@@ -92,7 +85,7 @@ def explain_failure(what: str, source: str, config_key: str, exc: BaseException)
     """Turn a loading exception into a WeightsUnavailableError naming the case and the fix."""
     text = f"{type(exc).__name__}: {exc}"
     lowered = text.lower()
-    offline = _hub_offline() or any(k in lowered for k in _OFFLINE_WORDS)
+    offline = offline_flag() or any(k in lowered for k in _OFFLINE_WORDS)
     if source.startswith(TIMM_PREFIX):
         name = source[len(TIMM_PREFIX):]
         fix = _FIX_TIMM.format(name=name)
