@@ -125,8 +125,12 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
     if path.stat().st_size == 0:
         raise _error(path, "the file is empty (0 bytes)", _FIX_COPY)
-    with path.open("rb") as f:
-        head = f.read(8)
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise _error(path, f"the file cannot be read ({_first_sentence(exc)})",
+                     "check its permissions, or copy it somewhere readable") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load's zip, EOF, key and unpickling errors, sorted below
