@@ -2,7 +2,9 @@
 
     python test_dinov3_encoder.py                      # tiny config, random weights (no download)
     python test_dinov3_encoder.py --config sutrack_dinov3            # default architecture, random weights
-    python test_dinov3_encoder.py --config sutrack_dinov3 --pretrained  # real weights (PRETRAIN_TYPE)
+    python test_dinov3_encoder.py --config sutrack_dinov3_mm         # with the text encoder, random weights
+    python test_dinov3_encoder.py --config sutrack_dinov3 --pretrained  # real weights (PRETRAIN_TYPE, and
+                                                                        # TEXT_ENCODER.PRETRAINED for _mm)
 
 Prints the shape of every tensor on the way and the parameter counts, then one all-passed line, or
 exits non-zero naming the check that failed.
@@ -16,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lib.config.sutrack_dinov3.config import load_config
-from lib.models.sutrack_dinov3 import build_sutrack_dinov3
+from lib.models.sutrack_dinov3 import WeightsUnavailableError, build_sutrack_dinov3
 from lib.utils.grid import feature_grid
 
 
@@ -40,8 +42,9 @@ def run(cfg_file: Path, pretrained: bool, batch: int) -> None:
         cfg = load_config(cfg_file)
         cfg.defrost()
         cfg.MODEL.DECODER.TYPE = head
-        if not pretrained:
+        if not pretrained:  # random weights: no network at all
             cfg.MODEL.ENCODER.PRETRAINED = False
+            cfg.MODEL.TEXT_ENCODER.PRETRAINED = ""
         cfg.freeze()
         try:
             model = build_sutrack_dinov3(cfg)
@@ -54,8 +57,9 @@ def run(cfg_file: Path, pretrained: bool, batch: int) -> None:
             th, tw = feature_grid(tsz, stride)
             if head == "CENTER":
                 body = model.encoder.body
+                text_weights = cfg.MODEL.TEXT_ENCODER.PRETRAINED or "random"
                 print(f"config {cfg_file.name}  encoder {cfg.MODEL.ENCODER.TYPE}  stride {stride}  "
-                      f"pretrained {cfg.MODEL.ENCODER.PRETRAINED}")
+                      f"pretrained {cfg.MODEL.ENCODER.PRETRAINED}  text weights {text_weights}")
                 print(f"  template crop            {tuple(template.shape)}")
                 print(f"  search crop              {tuple(search.shape)}")
                 with torch.no_grad():
@@ -80,6 +84,9 @@ def run(cfg_file: Path, pretrained: bool, batch: int) -> None:
             print(f"  head {head:6s}: tokens {tuple(feature[0].shape)}  similarity {sim}  "
                   f"score_map {tuple(out['score_map'].shape)}  pred_boxes {tuple(out['pred_boxes'].shape)}  "
                   f"task {tuple(task.shape)}  head params {count(model.decoder)}  forward+backward ok")
+        except WeightsUnavailableError as exc:  # the same for every head: say it once and stop
+            print(f"FAILED: {exc}")
+            sys.exit(1)
         except Exception as exc:  # report every failing head, then exit non-zero
             failures.append(f"{head}: {type(exc).__name__}: {exc}")
             print(f"  head {head:6s}: FAILED {type(exc).__name__}: {exc}")
@@ -92,7 +99,8 @@ def run(cfg_file: Path, pretrained: bool, batch: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="tiny", help="config name under experiments/sutrack_dinov3 or a yaml path")
-    parser.add_argument("--pretrained", action="store_true", help="load MODEL.ENCODER.PRETRAIN_TYPE weights")
+    parser.add_argument("--pretrained", action="store_true",
+                        help="load MODEL.ENCODER.PRETRAIN_TYPE (and MODEL.TEXT_ENCODER.PRETRAINED) weights")
     parser.add_argument("--batch", type=int, default=2)
     args = parser.parse_args()
     torch.manual_seed(0)

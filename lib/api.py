@@ -51,7 +51,7 @@ class Tracker:
 
     def initialize(self, frame: np.ndarray, box, text: str | None = None) -> None:
         """Start on `frame` with `box` = [x, y, w, h] (pixels); `text` describes the target (language)."""
-        self.tracker.initialize(self._frame(frame), {"init_bbox": list(box), "init_nlp": text})
+        self.tracker.initialize(self._frame(frame), {"init_bbox": box, "init_nlp": text})
 
     def track(self, frame: np.ndarray) -> tuple[list[float], float]:
         """The target's [x, y, w, h] in `frame` and the confidence."""

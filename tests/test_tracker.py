@@ -179,7 +179,7 @@ def test_weights_and_backend_errors(tmp_path, monkeypatch):
         build_tracker("nope", random_weights=True)
     bad = tmp_path / "bad.pth.tar"
     torch.save({"net": {"unexpected": torch.zeros(1)}}, bad)
-    with pytest.raises(ValueError, match="bad.pth.tar does not fit"):
+    with pytest.raises(ValueError, match=r"bad.pth.tar: its weights do not fit config .*tiny.yaml"):
         build_tracker("tiny", checkpoint=str(bad), device="cpu")
     with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
         build_tracker("tiny", random_weights=True, backend="tensorrt")

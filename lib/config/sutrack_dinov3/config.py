@@ -157,6 +157,7 @@ _C.TEST.USE_NLP.OTB99_LANG = True
 
 cfg = _C
 BASE_KEY = "_BASE_"  # a YAML may start from another one: `_BASE_: tiny.yaml` (relative to the file)
+OFF_MEANS_EMPTY = {"MODEL.TEXT_ENCODER.PRETRAINED"}  # string keys where YAML `false` means "" (no weights)
 
 
 def get_default_config() -> CN:
@@ -178,6 +179,13 @@ def _merge(defaults: CN, data: dict, path: Path, prefix: str = "") -> None:
             _merge(defaults[key], value, path, full + ".")
         else:
             default = defaults[key]
+            if full in OFF_MEANS_EMPTY and value is False:
+                value = ""  # `PRETRAINED: false` reads as "no pretrained weights"
+            if value is None and default is not None:
+                raise ValueError(f"{full} in {path} is empty (null); give a {type(default).__name__} such as "
+                                 f"{default!r}, or delete the line to keep the default")
+            if isinstance(value, bool) and default is not None and not isinstance(default, bool):
+                raise ValueError(f"{full} in {path} must be {type(default).__name__} (e.g. {default!r}), got {value!r}")
             if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if (default is not None and value is not None and not isinstance(value, type(default))
@@ -186,11 +194,13 @@ def _merge(defaults: CN, data: dict, path: Path, prefix: str = "") -> None:
             defaults[key] = value
 
 
-def update_config_from_file(filename: str | Path, config: CN | None = None) -> CN:
+def update_config_from_file(filename: str | Path, config: CN | None = None, _chain: tuple[Path, ...] = ()) -> CN:
     """Merge a YAML file into `config` (default: the module's cfg); unknown keys raise naming key and file."""
     path = Path(filename)
     if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+        via = f" ({BASE_KEY} of {_chain[-1]})" if _chain else ""
+        raise FileNotFoundError(f"config file not found: {path}{via}")
+    chain = (*_chain, path.resolve())
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the top level must be a mapping of config sections")
@@ -198,10 +208,16 @@ def update_config_from_file(filename: str | Path, config: CN | None = None) -> C
     target.defrost()
     base = data.pop(BASE_KEY, None)
     if base is not None:  # a variant of another config: merge that one first, then the differences
-        base_path = path.parent / str(base)
+        if not isinstance(base, str):
+            raise ValueError(f"{path}: {BASE_KEY} must be one file name, got {base!r}")
+        base_path = path.parent / base
         if base_path.resolve() == path.resolve():
             raise ValueError(f"{path}: {BASE_KEY} names the file itself")
-        update_config_from_file(base_path, target)
+        if base_path.resolve() in chain:
+            cycle = " -> ".join(p.name for p in (*chain, base_path.resolve()))
+            raise ValueError(f"{path}: {BASE_KEY} chain is a cycle ({cycle}); one of these files must not name "
+                             f"the other as its {BASE_KEY}")
+        update_config_from_file(base_path, target, chain)
     _merge(target, data, path)
     return target
 

@@ -10,7 +10,6 @@ a hub id or HF folder, `timm:<name>` (timm's own hub copy), or a checkpoint file
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 
 import torch
 from transformers import DINOv3ConvNextConfig, DINOv3ConvNextModel
+
+from lib.utils.hub import cache_only, hub_reachable, offline_flag
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -68,12 +69,6 @@ def looks_like_path(source: str) -> bool:
             or path.exists())
 
 
-def _hub_offline() -> bool:
-    """Whether the user asked for offline hub access (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
-    flags = (os.environ.get("HF_HUB_OFFLINE", "0"), os.environ.get("TRANSFORMERS_OFFLINE", "0"))
-    return any(f not in ("", "0", "false", "False") for f in flags)
-
-
 def _path_case(source: str, what: str) -> tuple[str, str]:
     """(case, fix) for a local file or folder source."""
     path = Path(source).expanduser()
@@ -90,7 +85,7 @@ def explain_failure(what: str, source: str, config_key: str, exc: BaseException)
     """Turn a loading exception into a WeightsUnavailableError naming the case and the fix."""
     text = f"{type(exc).__name__}: {exc}"
     lowered = text.lower()
-    offline = _hub_offline() or any(k in lowered for k in _OFFLINE_WORDS)
+    offline = offline_flag() or any(k in lowered for k in _OFFLINE_WORDS)
     if source.startswith(TIMM_PREFIX):
         name = source[len(TIMM_PREFIX):]
         fix = _FIX_TIMM.format(name=name)
@@ -311,7 +306,8 @@ def _read_timm(name: str, source: str) -> dict[str, torch.Tensor]:
     try:
         import timm
 
-        model = timm.create_model(name, pretrained=True, num_classes=0)
+        with cache_only(not hub_reachable()):  # offline: the cache or an error now, not minutes of retries
+            model = timm.create_model(name, pretrained=True, num_classes=0)
     except Exception as exc:  # noqa: BLE001 - hub, cache and name failures all become the one error type
         raise explain_failure(f"{_WHAT} (timm)", source, SOURCE_KEY, exc) from exc
     return model.state_dict()
@@ -407,9 +403,10 @@ def _from_hf(source: str, arch: dict | None, overrides: dict) -> DINOv3ConvNextM
     """`from_pretrained` of a hub id or HF folder, with the size checks and the one error type."""
     where = f"'{source}' ({SOURCE_KEY})"
     try:
-        config = DINOv3ConvNextConfig.from_pretrained(source)
-        _check_sizes(where, {k: getattr(config, k) for k in _SIZE_KEYS}, arch, overrides)
-        model, info = DINOv3ConvNextModel.from_pretrained(source, output_loading_info=True, **overrides)
+        with cache_only(not looks_like_path(source) and not hub_reachable()):  # offline: cache or error now
+            config = DINOv3ConvNextConfig.from_pretrained(source)
+            _check_sizes(where, {k: getattr(config, k) for k in _SIZE_KEYS}, arch, overrides)
+            model, info = DINOv3ConvNextModel.from_pretrained(source, output_loading_info=True, **overrides)
     except WeightsUnavailableError:
         raise
     except Exception as exc:  # noqa: BLE001 - hub, token, cache and folder failures become the one error type

@@ -12,16 +12,16 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from yacs.config import CfgNode
 
-from lib.models.sutrack_dinov3 import build_sutrack_dinov3
 from lib.models.sutrack_dinov3.clip import tokenize
 from lib.models.sutrack_dinov3.decoder import select_box
-from lib.test.parameter.sutrack_dinov3 import TrackerParams
+from lib.test.parameter.sutrack_dinov3 import TrackerParams, check_fits, read_checkpoint, untrained_network
 from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
 from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
 from lib.utils.crop import sample_target
@@ -70,23 +70,16 @@ def build_network(params: TrackerParams) -> torch.nn.Module:
     """The model of `params.cfg` with its weights (checkpoint, or random seeded by `params.seed`), on the CPU.
 
     The backbone and text encoder are built without their pretrained weights: the checkpoint holds them.
+    The network that `parameters()` built while checking the checkpoint is taken when the config is unchanged.
     """
-    cfg = params.cfg.clone()
-    cfg.defrost()
-    cfg.MODEL.ENCODER.PRETRAINED = False
-    cfg.MODEL.TEXT_ENCODER.PRETRAINED = ""
-    cfg.freeze()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(params.seed)  # random weights are identical in every process
-        network = build_sutrack_dinov3(cfg)
+    checked, params.checked_network = params.checked_network, None
+    if checked is not None and checked[0] == params.cfg:
+        return checked[1].eval()
+    network = untrained_network(params.cfg, params.seed)
     if params.checkpoint is not None:
-        state = torch.load(params.checkpoint, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "net" in state:
-            state = state["net"]
-        try:
-            network.load_state_dict(state, strict=True)
-        except (RuntimeError, TypeError, AttributeError) as exc:
-            raise ValueError(f"checkpoint {params.checkpoint} does not fit config {params.yaml_file}: {exc}") from exc
+        state, whole = read_checkpoint(params.checkpoint)
+        check_fits(state, network, Path(params.checkpoint), Path(params.yaml_file), params.cfg, whole.get("config"))
+        network.load_state_dict(state, strict=True)
     return network.eval()
 
 
@@ -215,7 +208,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
         image = self._frame(image)
         if "init_bbox" not in info:
             raise ValueError(f"initialize() needs info['init_bbox'] = [x, y, w, h], got keys {sorted(info)}")
-        box = check_init_box(info["init_bbox"])
+        box = check_init_box(info["init_bbox"], image.shape[:2])
         template, anno = self._template(image, box)
         self.template_list = [template] * self.num_templates
         self.template_anno_list = [anno] * self.num_templates
@@ -226,6 +219,7 @@ class SUTrackDINOv3Tracker(BaseTracker):
             ids = tokenize([sentence], self.context_length).to(self.device)
             self.text_src = self.network.forward_textencoder(ids)
         self.state = [float(v) for v in box]
+        self.frame_size = (image.shape[0], image.shape[1])
         self.frame_id = 0
 
     @torch.inference_mode()
@@ -235,6 +229,10 @@ class SUTrackDINOv3Tracker(BaseTracker):
             raise RuntimeError("track() called before initialize()")
         image = self._frame(image)
         height, width = image.shape[:2]
+        if self.frame_size is not None and (height, width) != self.frame_size:
+            raise ValueError(f"frame {self.frame_id + 1} is {width} x {height} pixels but the sequence started "
+                             f"at {self.frame_size[1]} x {self.frame_size[0]}; all frames of a sequence must have "
+                             "one size (call initialize() again for a new video)")
         self.frame_id += 1
         crop, crop_info = sample_target(image, self.state, self.params.search_factor, self.params.search_size)
         out = self.network.track_step(self._to_tensor(crop), self.template_cache, self.text_src)
