@@ -13,6 +13,7 @@ from pathlib import Path
 from yacs.config import CfgNode
 
 from lib.config.sutrack_dinov3.config import load_config
+from lib.test.results import checkpoint_path
 from lib.utils.settings import PROJECT_ROOT, env_settings
 
 SCRIPT = "sutrack_dinov3"
@@ -54,8 +55,7 @@ def resolve_config(config: str | Path) -> Path:
 
 def default_checkpoint(config_name: str, epoch: int) -> Path:
     """Where the trainer writes the checkpoint of `epoch` for `config_name`."""
-    save_dir = Path(env_settings().save_dir)
-    return save_dir / "checkpoints" / "train" / SCRIPT / config_name / f"SUTRACK_ep{epoch:04d}.pth.tar"
+    return checkpoint_path(env_settings().save_dir, config_name, epoch, SCRIPT)
 
 
 def parameters(config: str | Path, checkpoint: str | Path | None = None, random_weights: bool = False,
