@@ -277,8 +277,10 @@ def record_id(record: dict) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
-def describe(record: dict | None) -> str:
-    """One line saying what made a record's results."""
+def describe(record: dict | None, rid: str | None = None) -> str:
+    """One line saying what made a record's results (`rid`: the id a sequence names, when its record is lost)."""
+    if record is None and rid:
+        return f"[{rid}] a record not in this folder's {PROVENANCE_FILE} (results copied from another folder?)"
     if record is None:
         return "no provenance record (results written without one: another tool, or this project before records)"
     weights = record.get("weights")
@@ -334,7 +336,7 @@ def claim_folder(folder: str | Path, record: dict, overwrite: bool = False) -> l
         lines = [f"{folder} holds results of another run; they would be mixed with this one's."]
         for rid, names in others.items():
             shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
-            lines.append(f"  there ({shown}): {describe(records.get(rid) if rid else None)}")
+            lines.append(f"  there ({shown}): {describe(records.get(rid) if rid else None, rid)}")
         lines.append(f"  this run: {describe(record)}")
         lines.append("Pass --runid N to write this run to another folder, or --overwrite to redo the sequences "
                      "(deleting those results).")
@@ -362,7 +364,7 @@ def folder_record(results: dict[str, SequenceResult], label: str) -> dict | None
     if len(by_id) > 1:
         lines = [f"{label}: its sequences come from {len(by_id)} different runs; scores would mix them:"]
         for rid, names in by_id.items():
-            lines.append(f"  {', '.join(names)}: {describe(records.get(rid) if rid else None)}")
+            lines.append(f"  {', '.join(names)}: {describe(records.get(rid) if rid else None, rid)}")
         lines.append("Redo the run with tracking/test.py --overwrite, or score each run from its own --runid.")
         raise ProvenanceMismatch("\n".join(lines))
     rid = next(iter(by_id), None)
