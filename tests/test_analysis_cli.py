@@ -226,3 +226,15 @@ def test_pack_got10k_and_trackingnet(tmp_path):
         assert archive.namelist() == ["video_a.txt"]
         assert archive.read("video_a.txt") == b"1,3,30,40\n"
     assert pack_trackingnet(["--config", "absent", "--results_path", str(tmp_path)]) == 1
+
+
+def test_invalid_frames_count_as_failures_unless_excluded(tmp_path, capsys):
+    # frame 2 has no ground-truth box; the prediction equals the ground truth elsewhere (IoU 1, which passes
+    # the 20 thresholds below 1.0). Default (pytracking): 3 of 4 frames pass -> AUC 100 * 20 * 0.75 / 21;
+    # excluded: 3 of 3 -> 100 * 20 / 21.
+    gt = np.array([[5, 5, 10, 10], [6, 5, 10, 10], [0, 0, 0, 0], [8, 5, 10, 10]], float)
+    seqs = [SimpleNamespace(name="s", ground_truth_rect=gt, target_visible=None, dataset="otb", frames=["a"] * 4)]
+    write_result(MAIN.results_dir(tmp_path) / "otb", "s", np.where(gt[:, 2:3] > 0, gt, 7.0))
+    counted = score_trackers([MAIN], seqs, "otb", tmp_path).scores[0].metrics["AUC"]
+    excluded = score_trackers([MAIN], seqs, "otb", tmp_path, exclude_invalid=True).scores[0].metrics["AUC"]
+    assert counted == pytest.approx(100 * 20 * 0.75 / 21) and excluded == pytest.approx(100 * 20 / 21)
