@@ -13,14 +13,8 @@ import numpy as np
 import pytest
 
 from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
-from lib.test.analysis.results import (
-    ResultFileError,
-    TrackerSpec,
-    load_boxes,
-    load_sequence_result,
-    load_values,
-    score_trackers,
-)
+from lib.test.analysis.results import score_trackers
+from lib.test.results import ResultFileError, TrackerSpec, load_result_boxes, load_sequence_result, load_values
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 64, 48
@@ -79,16 +73,16 @@ def test_load_files_in_any_separator_and_name_bad_files(tmp_path):
     boxes = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
     for sep in ("\t", ",", " "):
         (tmp_path / "a.txt").write_text("\n".join(sep.join(map(str, b)) for b in boxes) + "\n")
-        np.testing.assert_array_equal(load_boxes(tmp_path / "a.txt", 2), boxes)
+        np.testing.assert_array_equal(load_result_boxes(tmp_path / "a.txt", 2), boxes)
     (tmp_path / "nan.txt").write_text("1,2,3,4\nnan,nan,nan,nan\n")
-    assert np.isnan(load_boxes(tmp_path / "nan.txt", 2)[1]).all()
+    assert np.isnan(load_result_boxes(tmp_path / "nan.txt", 2)[1]).all()
     (tmp_path / "long.txt").write_text("1\n2\n3\n")
     np.testing.assert_array_equal(load_values(tmp_path / "long.txt", 2), [1, 2])
     (tmp_path / "bad.txt").write_text("1,2,3,4\n5,6,x,8\n")
     cases = {"a.txt": 3, "missing.txt": None, "bad.txt": None}
     for name, n in cases.items():
         with pytest.raises(ResultFileError, match=re.escape(str(tmp_path / name))):
-            load_boxes(tmp_path / name, n)
+            load_result_boxes(tmp_path / name, n)
     with pytest.raises(ResultFileError, match="_confidence.txt: file not found"):
         load_sequence_result(tmp_path, "a", 2, need_confidence=True)
 
@@ -133,7 +127,9 @@ def test_cli_prints_table_names_missing_sequences_and_writes_plots(got10k_env, t
            "--trackers", "sutrack_dinov3:other:2:Other", "--dataset", "got10k_val",
            "--results_path", str(got10k_env.results), "--plot_dir", str(plot_dir)]
     run = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # incomplete: one of the dataset's 3 sequences has no result
+    assert f"1 of the 3 sequences of got10k_val not scored: {SEQS[2]}" in run.stderr
+    assert "--allow_incomplete" in run.stderr
     out = run.stdout
     header = next(line for line in out.splitlines() if line.startswith("Tracker"))
     for column in ("AUC", "OP50", "OP75", "Precision", "Norm Precision", "FPS", "AO", "SR0.50", "SR0.75"):
@@ -145,6 +141,10 @@ def test_cli_prints_table_names_missing_sequences_and_writes_plots(got10k_env, t
     pngs = sorted(p.name for p in plot_dir.glob("*.png"))
     assert pngs == ["got10k_success_plot.png", "norm_precision_plot.png", "precision_plot.png", "success_plot.png"]
     assert all((plot_dir / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    run = subprocess.run([*cmd, "--allow_incomplete"], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "2 of 3 sequences scored" in run.stdout and f"not scored: {SEQS[2]}" in run.stderr
 
 
 def test_cli_accepts_dataset_name_and_reports_a_missing_run(got10k_env, capsys):
@@ -226,3 +226,15 @@ def test_pack_got10k_and_trackingnet(tmp_path):
         assert archive.namelist() == ["video_a.txt"]
         assert archive.read("video_a.txt") == b"1,3,30,40\n"
     assert pack_trackingnet(["--config", "absent", "--results_path", str(tmp_path)]) == 1
+
+
+def test_invalid_frames_count_as_failures_unless_excluded(tmp_path, capsys):
+    # frame 2 has no ground-truth box; the prediction equals the ground truth elsewhere (IoU 1, which passes
+    # the 20 thresholds below 1.0). Default (pytracking): 3 of 4 frames pass -> AUC 100 * 20 * 0.75 / 21;
+    # excluded: 3 of 3 -> 100 * 20 / 21.
+    gt = np.array([[5, 5, 10, 10], [6, 5, 10, 10], [0, 0, 0, 0], [8, 5, 10, 10]], float)
+    seqs = [SimpleNamespace(name="s", ground_truth_rect=gt, target_visible=None, dataset="otb", frames=["a"] * 4)]
+    write_result(MAIN.results_dir(tmp_path) / "otb", "s", np.where(gt[:, 2:3] > 0, gt, 7.0))
+    counted = score_trackers([MAIN], seqs, "otb", tmp_path).scores[0].metrics["AUC"]
+    excluded = score_trackers([MAIN], seqs, "otb", tmp_path, exclude_invalid=True).scores[0].metrics["AUC"]
+    assert counted == pytest.approx(100 * 20 * 0.75 / 21) and excluded == pytest.approx(100 * 20 / 21)

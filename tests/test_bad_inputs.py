@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import pytest
 
-from lib.api import Tracker
+from lib.api import FrameTracker
 from lib.config.sutrack_dinov3.config import load_config
 from lib.models.sutrack_dinov3 import WeightsUnavailableError, build_sutrack_dinov3
 from lib.models.sutrack_dinov3.clip import TextEncoder
@@ -50,7 +50,7 @@ def test_box_given_as_a_string(tracker):
     with pytest.raises(TypeError, match=r"got the string \['10', '20', '30', '40'\]"):
         tracker.initialize(FRAME, {"init_bbox": ["10", "20", "30", "40"]})
     with pytest.raises(TypeError, match=r"got the string '10 20 30 40'"):
-        Tracker(tracker).initialize(FRAME, "10 20 30 40")  # the Python entry point passes it on unparsed
+        FrameTracker(tracker).initialize(FRAME, "10 20 30 40")  # the Python entry point passes it on unparsed
     with pytest.raises(TypeError, match=r"got \[10, 20, None, 40\]"):
         tracker.initialize(FRAME, {"init_bbox": [10, 20, None, 40]})
 

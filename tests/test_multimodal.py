@@ -251,13 +251,14 @@ def test_multi_modal_vision_switch_per_dataset():
 
 # ----------------------------------------------------------------------------- evaluation and metrics
 def test_evaluation_runs_on_rgbd_and_rgbt(roots, tmp_path):
-    from lib.test.analysis.results import TrackerSpec, score_trackers
+    from lib.test.analysis.results import score_trackers
     from lib.test.evaluation import get_dataset
     from lib.test.evaluation.running import run_dataset
-    from lib.test.evaluation.tracker import Tracker
+    from lib.test.evaluation.tracker import TrackerRun
+    from lib.test.results import TrackerSpec
 
     for name, columns in (("depthtrack", ("Pr", "Re", "F")), ("rgbt234", ("PR", "NPR", "SR", "MPR", "MSR"))):
-        spec = Tracker("sutrack_dinov3", "tiny_mm", name, random_weights=True, results_path=str(tmp_path))
+        spec = TrackerRun("sutrack_dinov3", "tiny_mm", name, random_weights=True, results_path=str(tmp_path))
         dataset = get_dataset(name)
         assert run_dataset(dataset, [spec], progress=False) == []
         for seq in dataset:
@@ -278,8 +279,9 @@ def _write_results(folder: Path, boxes: dict[str, np.ndarray], scores: dict[str,
 
 
 def test_new_metrics_agree_with_hand_computed_examples(roots, data, tmp_path):
-    from lib.test.analysis.results import TrackerSpec, score_trackers
+    from lib.test.analysis.results import score_trackers
     from lib.test.evaluation import get_dataset
+    from lib.test.results import TrackerSpec
 
     spec = TrackerSpec("hand", "made")
     # RGBT234: 'afterrain' predicts the infrared box (visible IoU 22*18 / (2*24*18 - 22*18) = 0.846 on frames

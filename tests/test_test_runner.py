@@ -1,7 +1,9 @@
 """tracking/test.py on a small synthetic GOT-10k val set: layout, resume, failures, pool and torchrun."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lib.config.sutrack_dinov3.config import load_config
 from lib.data.synthetic.writers import write_got10k
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,13 +56,20 @@ def data_env(got10k, monkeypatch):
 
 def read_boxes(folder: Path) -> dict[str, str]:
     files = sorted(folder.glob("*.txt"))
-    return {p.name: p.read_text() for p in files if not p.stem.endswith(("_time", "_confidence"))}
+    return {p.name: p.read_text() for p in files if not p.stem.endswith(("_time", "_confidence", "_provenance"))}
 
 
 def test_layout_and_formats(baseline, got10k):
     _, gt = got10k
     names = sorted(p.name for p in baseline.iterdir())
-    assert names == sorted(f"{s}{suffix}.txt" for s in gt for suffix in ("", "_time", "_confidence"))
+    assert names == sorted([f"{s}{suffix}.txt" for s in gt for suffix in ("", "_time", "_confidence", "_provenance")]
+                           + ["provenance.json"])
+    (record,) = json.loads((baseline / "provenance.json").read_text())["records"].values()
+    assert record["weights"] == "random weights, seed 0" and record["checkpoint"] is None
+    assert record["config"] == "tiny" and record["dataset"] == "got10k_val" and record["backend"] == "pytorch"
+    assert record["config_sha256"] == hashlib.sha256(load_config(record["config_file"]).dump().encode()).hexdigest()
+    assert record["code_version"] and record["date"]
+    assert {(baseline / f"{s}_provenance.txt").read_text().strip() for s in gt} == {record["id"]}
     for seq, boxes in gt.items():
         rows = [line.split("\t") for line in (baseline / f"{seq}.txt").read_text().splitlines()]
         assert len(rows) == N_FRAMES and all(len(r) == 4 for r in rows)
@@ -100,6 +110,7 @@ def test_failing_sequence_is_reported_and_others_finish(tmp_path, monkeypatch, c
     printed = capsys.readouterr()
     text = printed.out + printed.err
     assert f"sequence '{names[1]}' failed" in text and str(broken) in text
+    assert "Summary: 3 listed, 2 done, 0 skipped as broken, 1 failed" in text and f"failed: {names[1]}" in text
     assert test_script.main([*COMMON, "--dataset_name", "got10k_val", "--results_path", str(results),
                              "--sequence", "0"]) == 0  # one sequence by index: already done
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from lib.api import build_tracker
-from lib.data.synthetic.writers import synthetic_sequence, write_frames
+from lib.data.synthetic.writers import synthetic_sequence, write_frames, write_got10k
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES = 8
@@ -94,7 +94,7 @@ def test_image_sequence_as_script(clip, tmp_path):
 
 def test_interrupt_closes_outputs(clip, tmp_path):
     video, _, boxes = clip
-    tracker = build_tracker("tiny", random_weights=True, device="cpu", bgr=True)
+    tracker = build_tracker("tiny", random_weights=True, device="cpu")
     calls = []
 
     def interrupted(frame):
@@ -127,3 +127,39 @@ def test_bad_sources_and_boxes(clip, tmp_path, capsys):
     assert "non-positive width or height" in capsys.readouterr().err
     assert demo.source_name("0") == "camera0" and demo.source_name("rtsp://cam.local/live/main") == "main"
     assert demo.source_name(str(pattern)) == "frames" and demo.source_name(str(video)) == "clip"
+
+
+def test_output_that_is_the_source_is_refused(clip, tmp_path, capsys):
+    video, _, boxes = clip
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(video.read_bytes())
+    init = ",".join(str(int(v)) for v in boxes[0])
+    assert demo.main(["tiny", str(source), "--random_weights", "--init", init, "--out", str(tmp_path)]) == 2
+    assert f"would overwrite the input {source}" in capsys.readouterr().err
+    assert source.read_bytes() == video.read_bytes()  # untouched, every frame still there
+    link = tmp_path / "elsewhere"
+    link.mkdir()
+    (link / "clip.mp4").symlink_to(source)  # the same file under another name is refused too
+    assert demo.main(["tiny", str(link / "clip.mp4"), "--random_weights", "--init", init, "--out",
+                      str(tmp_path)]) == 2
+    assert source.read_bytes() == video.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_sequence_frames_give_the_boxes_of_test_py(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("tracking_test_script", ROOT / "tracking" / "test.py")
+    test_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_script)
+    (name,) = write_got10k(tmp_path / "got10k", "val", n_sequences=1, n_frames=N_FRAMES, seed=4)
+    monkeypatch.setenv("SUTRACK_GOT10K_DIR", str(tmp_path / "got10k"))
+    results = tmp_path / "results"
+    assert test_script.main(["sutrack_dinov3", "tiny", "--dataset_name", "got10k_val", "--random_weights",
+                             "--results_path", str(results)]) == 0
+    seq_dir = tmp_path / "got10k" / "val" / name
+    for source in (seq_dir / "%08d.jpg", seq_dir):  # a pattern and a folder
+        out = tmp_path / f"demo_{source.name}"
+        assert demo.main(["tiny", str(source), "--random_weights", "--dataset_name", "got10k_val", "--init_file",
+                          str(seq_dir / "groundtruth.txt"), "--out", str(out)]) == 0
+        stem = demo.source_name(str(source))
+        expected = (results / "sutrack_dinov3" / "tiny" / "got10k_val" / f"{name}.txt").read_text()
+        assert (out / f"{stem}.txt").read_text() == expected

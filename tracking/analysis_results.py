@@ -5,7 +5,11 @@
         --trackers sutrack_dinov3:sutrack_dinov3_frozen::Frozen other_tracker:cfg:2
 
 Results are read from `<results_path>/<tracker>/<param>[_<runid:03d>]/<dataset>/<seq>.txt`, as
-tracking/test.py writes them. Sequences without results are named, and left out for every tracker.
+tracking/test.py writes them. Each run's provenance record is printed; a run whose sequences come from
+different records is refused. The table says "K of N sequences scored", N being the dataset's own list;
+sequences without results (or broken on disk) are named and left out for every tracker, and the exit
+code is 1 unless --allow_incomplete. Frames with invalid ground truth count as failures (pytracking's
+default, that of the published LaSOT / TrackingNet numbers) unless --exclude_invalid_frames.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lib.test.analysis.results import TrackerSpec, score_trackers
+from lib.test.analysis.results import score_trackers
+from lib.test.results import TrackerSpec, describe
 from lib.utils.settings import env_settings
 
 
@@ -33,9 +38,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results_path", default=None, help="results root (default: settings results_path)")
     parser.add_argument("--plot_dir", default=None,
                         help="where the PNG plots go (default: <settings result_plot_path>/<dataset>)")
-    parser.add_argument("--keep_invalid_frames", action="store_true",
-                        help="count frames with invalid ground truth as failures (pytracking's default) "
-                             "instead of leaving them out")
+    parser.add_argument("--exclude_invalid_frames", action="store_true",
+                        help="leave frames with invalid ground truth out instead of counting them as failures "
+                             "(the default, pytracking's: the published LaSOT / TrackingNet convention)")
+    parser.add_argument("--allow_incomplete", action="store_true",
+                        help="exit 0 even when some of the dataset's sequences could not be scored")
     args = parser.parse_args(argv)
     try:
         args.specs = [TrackerSpec(args.tracker, c, args.runid) for c in args.config]
@@ -62,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load_dataset(args.dataset_name)
         results_path = args.results_path or settings.results_path
         report = score_trackers(args.specs, dataset, args.dataset_name, results_path,
-                                exclude_invalid=not args.keep_invalid_frames)
+                                exclude_invalid=args.exclude_invalid_frames)
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for label, record in report.records.items():
+        print(f"{label}: {describe(record)}")
     print(report.table())
     problems = report.problems()
     if problems:
@@ -78,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     plot_dir = Path(args.plot_dir or Path(settings.result_plot_path) / args.dataset_name)
     for path in plot_report(report, plot_dir):
         print(f"wrote {path}")
+    if not report.complete:
+        unscored = report.unscored()
+        print(f"\nincomplete: {len(unscored)} of the {report.total_sequences} sequences of {args.dataset_name} "
+              f"not scored: {', '.join(unscored)}. Run them (tracking/test.py), or pass --allow_incomplete to "
+              "accept a partial table.", file=sys.stderr)
+        return 0 if args.allow_incomplete else 1
     return 0
 
 

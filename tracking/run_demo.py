@@ -4,9 +4,11 @@
     python tracking/run_demo.py --no-ablation        # skip the template-blind twin
     python tracking/run_demo.py --seed 1 --workspace demo_seed1   # another draw of data and training
 
-Every stage is an ordinary project command (make_demo_data.py, train.py, test.py, analysis_results.py,
-video_demo.py) run with this workspace's settings, so the output doubles as a worked example. Stages
-whose outputs exist are skipped: rerunning after an interruption resumes.
+Every stage is an ordinary project command (make_demo_data.py, train.py, test.py, analysis_results.py)
+run with this workspace's settings, so the output doubles as a worked example; the video is drawn from
+the scored results (lib/test/analysis/video.py: saved boxes, ground truth and each frame's IoU), not
+from a second tracking run. Stages whose outputs exist are skipped: rerunning after an interruption
+resumes.
 
 It trains the tiny config twice with the same budget and seed: as is, and as its template-blind
 ablation (`tiny_template_blind.yaml`, no template tokens and no similarity map), then scores both and
@@ -24,7 +26,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from lib.test.evaluation.data import Sequence
+from lib.test.results import ResultFiles, SequenceOutput, TrackerSpec, checkpoint_path, load_result_boxes, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,10 +63,6 @@ def run_stage(title: str, cmd: list[str], env: dict[str, str]) -> None:
     if code != 0:
         sys.exit(f"stage '{title}' failed with exit code {code}")
     print(f"=== {title}: done in {time.perf_counter() - start:.0f} s", flush=True)
-
-
-def checkpoint_path(workspace: Path, config: str, epoch: int) -> Path:
-    return workspace / "checkpoints" / "train" / SCRIPT / config / f"SUTRACK_ep{epoch:04d}.pth.tar"
 
 
 def train_command(py: str, config: str, workspace: Path, args: argparse.Namespace) -> list[str]:
@@ -103,17 +104,15 @@ def train_in_parallel(cmds: dict[str, list[str]], workspace: Path, env: dict[str
 
 def median_sequence(results_dir: Path) -> tuple[Sequence, float]:
     """The val sequence with the median AO in `results_dir`: a typical one for the video, not the best."""
-    import cv2
-
     from lib.test.analysis.metrics import got10k_ious
-    from lib.test.analysis.results import load_boxes
+    from lib.test.analysis.results import got10k_meta
     from lib.test.evaluation import get_dataset
 
     scored = []
     for seq in get_dataset(DATASET):
-        height, width = cv2.imread(str(seq.frames[0])).shape[:2]
-        pred = load_boxes(results_dir / f"{seq.name}.txt", len(seq.frames))
-        scored.append((float(got10k_ious(pred, seq.ground_truth_rect, (width, height)).mean()), seq.name, seq))
+        resolution, cover = got10k_meta(seq)
+        pred = load_result_boxes(ResultFiles.of(results_dir, seq.name).boxes, len(seq.frames))
+        scored.append((float(got10k_ious(pred, seq.ground_truth_rect, resolution, cover).mean()), seq.name, seq))
     scored.sort(key=lambda item: item[:2])
     ao, _, seq = scored[(len(scored) - 1) // 2]
     return seq, ao
@@ -122,15 +121,12 @@ def median_sequence(results_dir: Path) -> tuple[Sequence, float]:
 def write_first_box_baseline(results_path: Path) -> str:
     """Results of a tracker that never moves from the initial box (the floor any tracker must clear)."""
     from lib.test.evaluation import get_dataset
-    from lib.test.evaluation.running import SequenceOutput, save_results
-    from lib.test.evaluation.tracker import ResultFiles
 
-    out_dir = results_path / "first_box" / "baseline" / DATASET
+    out_dir = TrackerSpec("first_box", "baseline").dataset_dir(results_path, DATASET)
     for seq in get_dataset(DATASET):
         n = len(seq.frames)
         box = [float(v) for v in seq.ground_truth_rect[0]]
-        files = ResultFiles(out_dir / f"{seq.name}.txt", out_dir / f"{seq.name}_time.txt",
-                            out_dir / f"{seq.name}_confidence.txt")
+        files = ResultFiles.of(out_dir, seq.name)
         start = time.perf_counter()
         boxes = [box for _ in range(n)]
         per_frame = max((time.perf_counter() - start) / n, 1e-6)
@@ -197,13 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     run_stage("4. score", [py, "tracking/analysis_results.py", "--dataset", DATASET, "--plot_dir",
                            str(workspace / "plots"), "--trackers", *trackers], env)
 
-    seq, ao = median_sequence(results_path / SCRIPT / args.config / DATASET)
-    x, y, w, h = seq.ground_truth_rect[0]
-    pattern = str(Path(seq.frames[0]).parent / "%08d.jpg")
-    run_stage(f"5. annotated video of {seq.name} (its AO {ao:.2f}: the median sequence of {args.config})",
-              [py, "tracking/video_demo.py", args.config, pattern, "--checkpoint",
-               str(checkpoint_path(workspace, args.config, args.epochs)), "--init", f"{x},{y},{w},{h}",
-               "--out", str(workspace / "video"), "--no_display"], env)
+    from lib.test.analysis.video import render_results_video
+
+    scored_dir = TrackerSpec(SCRIPT, args.config).dataset_dir(results_path, DATASET)
+    seq, ao = median_sequence(scored_dir)
+    print(f"\n=== 5. annotated video of {seq.name} (its AO {ao:.2f}: the median sequence of {args.config}), "
+          f"drawn from the scored results in {scored_dir}", flush=True)
+    video, ious = render_results_video(seq, scored_dir, workspace / "video" / f"{seq.name}.mp4")
+    print(f"=== 5. video: {video} (green: {args.config}'s saved box, red: ground truth; mean IoU over the frames "
+          f"with ground truth {float(np.nanmean(ious)):.2f})", flush=True)
 
     print(f"\nmain job finished in {(time.perf_counter() - job_start) / 60:.1f} min; outputs in {workspace}:")
     print(f"  plots: {workspace / 'plots'}   video: {workspace / 'video'}   logs: {workspace / 'logs'}")

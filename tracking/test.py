@@ -4,8 +4,11 @@
     python tracking/test.py sutrack_dinov3 tiny --dataset_name got10k_val --random_weights --sequence 0
     torchrun --nproc_per_node 2 tracking/test.py sutrack_dinov3 sutrack_dinov3 --dataset lasot
 
-Sequences whose results exist are skipped, so an interrupted run resumes where it stopped. A failing
-sequence is reported and the run goes on; the exit code is 1 when any sequence failed.
+Sequences whose results exist are skipped, so an interrupted run resumes where it stopped. The results
+folder keeps a provenance record (config and checkpoint hashes, backend, dataset, code version, date):
+a run with another record refuses to write there (use --runid N, or --overwrite to redo). A failing
+sequence is reported and the run goes on. The run ends with a summary (done, skipped as broken, failed);
+the exit code is 1 when any listed sequence has no result, 2 on a setup error.
 """
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from datetime import timedelta
 
 import torch
 
-from lib.test.evaluation.running import distributed_rank, run_dataset
-from lib.test.evaluation.tracker import Tracker
+from lib.test.evaluation.running import Failure, distributed_rank, run_dataset
+from lib.test.evaluation.tracker import TrackerRun
+from lib.test.results import ProvenanceMismatch, describe
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--backend", default=None, help="pytorch | onnx (default: the config's TEST.BACKEND)")
     parser.add_argument("--torch_threads", type=int, default=0, help="torch threads per process (0: default)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo the sequences even if finished; results of another run in the folder are deleted")
     return parser.parse_args(argv)
 
 
@@ -51,6 +57,9 @@ def select_sequences(dataset, sequence: str | None):
         return [dataset[names.index(sequence)]]
     if sequence.lstrip("-").isdigit() and -len(names) <= int(sequence) < len(names):
         return [dataset[int(sequence)]]
+    broken = dict(getattr(dataset, "skipped", []))
+    if sequence in broken:
+        raise ValueError(f"sequence '{sequence}' is in the dataset's list but cannot be used: {broken[sequence]}")
     shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
     raise ValueError(f"no sequence '{sequence}' in the dataset ({len(names)} sequences: {shown})")
 
@@ -69,38 +78,60 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank, world_size, local_rank = distributed_rank()
     try:
-        spec = Tracker(args.tracker_name, args.tracker_param, args.dataset_name, args.runid,
-                       checkpoint=args.checkpoint, random_weights=args.random_weights, seed=args.seed,
-                       backend=args.backend, results_path=args.results_path)
-        spec.check_weights()
+        spec = TrackerRun(args.tracker_name, args.tracker_param, args.dataset_name, args.runid,
+                          checkpoint=args.checkpoint, random_weights=args.random_weights, seed=args.seed,
+                          backend=args.backend, results_path=args.results_path)
+        record = spec.provenance()  # builds the parameters once: a bad config or checkpoint stops here
         from lib.test.evaluation import get_dataset
 
-        dataset = select_sequences(get_dataset(args.dataset_name), args.sequence)
+        full = get_dataset(args.dataset_name)
+        dataset = select_sequences(full, args.sequence)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         if args.debug:
             raise
         print(f"test.py: error: {exc}", file=sys.stderr)
         return 2
+    broken = list(full.skipped) if args.sequence is None else []
+    if rank == 0:
+        print(f"Run {describe(record)}", flush=True)
     device = args.device
     if device == "auto" and world_size > 1 and torch.cuda.is_available():
         device = f"cuda:{local_rank % torch.cuda.device_count()}"
     num_gpus = torch.cuda.device_count() if args.num_gpus is None else args.num_gpus
     group = _process_group(world_size)
-    failures = run_dataset(dataset, [spec], debug=args.debug, threads=args.threads, num_gpus=num_gpus,
-                           device=device, torch_threads=args.torch_threads, rank=rank, world_size=world_size)
-    failed = len(failures)
+    try:
+        failures = run_dataset(dataset, [spec], debug=args.debug, threads=args.threads, num_gpus=num_gpus,
+                               device=device, torch_threads=args.torch_threads, rank=rank, world_size=world_size,
+                               overwrite=args.overwrite)
+    except ProvenanceMismatch as exc:
+        print(f"test.py: error: {exc}", file=sys.stderr)
+        return 2
+    missing = 0
     if group is not None:
-        total = torch.tensor([failed])
-        group.all_reduce(total)  # also waits until every rank has finished
-        failed = int(total.item())
-        group.destroy_process_group()
+        group.barrier()  # every rank has finished writing
     if rank == 0:
-        where = spec.dataset_results_dir
-        if failed:
-            print(f"{failed} sequence(s) failed (listed above); rerun to retry them. Results: {where}")
-        else:
-            print(f"Done. Results: {where}")
-    return 1 if failed else 0
+        missing = print_summary(spec, dataset, broken, failures)
+    if group is not None:
+        total = torch.tensor([missing])
+        group.all_reduce(total)
+        missing = int(total.item())
+        group.destroy_process_group()
+    return 1 if missing else 0
+
+
+def print_summary(spec: TrackerRun, dataset, broken: list[tuple[str, str]], failures: list[Failure]) -> int:
+    """Print done / skipped as broken / failed for the listed sequences; returns how many have no result."""
+    names = [seq.name for seq in dataset]
+    done = [n for n in names if spec.has_results(n)]
+    failed = {f.sequence for f in failures} | {n for n in names if n not in done}
+    listed = len(names) + len(broken)
+    print(f"\nSummary: {listed} listed, {len(done)} done, {len(broken)} skipped as broken, {len(failed)} failed. "
+          f"Results: {spec.dataset_results_dir}")
+    for name, reason in broken:
+        print(f"  skipped as broken: {name}: {reason}")
+    for name in sorted(failed):
+        print(f"  failed: {name} (its error is above; rerun to retry)")
+    return listed - len(done)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@
     python tracking/video_demo.py sutrack_dinov3 0                       # camera 0, draw the box with the mouse
     python tracking/video_demo.py sutrack_dinov3 rtsp://host/stream --init 10,10,50,50
 
-SOURCE is anything cv2.VideoCapture opens: a file, a camera index (digits), a stream URL, or an image
-sequence pattern such as `frames/%05d.jpg`. With a display, a window shows the box and FPS (q or Esc
-stops) and, without --init/--init_file, the first box is drawn with the mouse. Outputs in --out:
-`<name>.txt` (tab-separated x y w h per frame, like tracking results, with `_time` and `_confidence`
-files) and the annotated video `<name>.mp4` (or `.avi` where mp4v is unavailable). Ctrl-C or the end of
-the stream closes both cleanly.
+SOURCE is a video file, a camera index (digits) or a stream URL (read with cv2.VideoCapture), or an image
+sequence: a folder of images or a pattern such as `frames/%05d.jpg`, read with the evaluation's reader
+(lib.utils.image.read_image), so on a dataset sequence's frames (with --dataset_name) it gives the boxes
+tracking/test.py gives. With a display, a window shows the box and FPS (q or Esc stops) and, without
+--init/--init_file, the first box is drawn with the mouse. Outputs in --out: `<name>.txt` (tab-separated
+x y w h per frame, like tracking results, with `_time` and `_confidence` files) and the annotated video
+`<name>.mp4` (or `.avi` where mp4v is unavailable), all written to temp files and renamed; an output that
+would be one of the inputs is refused. Ctrl-C or the end of the stream closes both cleanly.
 """
 from __future__ import annotations
 
@@ -24,9 +26,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lib.api import Tracker, build_tracker
-from lib.test.evaluation.running import SequenceOutput, save_results
-from lib.test.evaluation.tracker import ResultFiles
+from lib.api import FrameTracker, bgr_to_rgb, build_tracker
+from lib.test.parameter.sutrack_dinov3 import parameters
+from lib.test.results import ResultFiles, SequenceOutput, save_results
+from lib.utils.image import list_image_files, read_image
+from lib.utils.io import AtomicVideoWriter
 from lib.utils.settings import env_settings
 
 WINDOW = "sutrack_dinov3"
@@ -47,27 +51,95 @@ def source_name(source: str) -> str:
     return (path.parent.name or "frames") if "%" in path.name else path.stem
 
 
-def open_source(source: str) -> tuple[cv2.VideoCapture, np.ndarray]:
-    """Open `source` and read its first frame (BGR); SourceError names the source when that fails."""
-    if source.isdigit():
-        cap = cv2.VideoCapture(int(source))
+class FrameSource:
+    """Frames of a source as RGB uint8: image sequences through the evaluation's reader (read_image, so
+    tracking a sequence's frames gives tracking/test.py's boxes), anything else through cv2.VideoCapture."""
+
+    def __init__(self, source: str, files: list[Path] | None = None, cap: cv2.VideoCapture | None = None) -> None:
+        self.source, self.files, self.cap, self.index = source, files, cap, 0
+
+    @property
+    def fps(self) -> float:
+        fps = self.cap.get(cv2.CAP_PROP_FPS) if self.cap is not None else 10.0
+        return fps if np.isfinite(fps) and 1 <= fps <= 240 else 30.0
+
+    def inputs(self) -> list[Path]:
+        """The files this source reads (outputs must never be one of them)."""
+        if self.files is not None:
+            return list(self.files)
+        return [Path(self.source)] if self.cap is not None and Path(self.source).is_file() else []
+
+    def read(self) -> np.ndarray | None:
+        """The next frame (RGB), or None at the end."""
+        if self.files is not None:
+            if self.index >= len(self.files):
+                return None
+            self.index += 1
+            return read_image(self.files[self.index - 1])
+        ok, frame = self.cap.read()
+        return bgr_to_rgb(frame) if ok and frame is not None else None
+
+    def release(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+
+
+def pattern_files(pattern: str, max_start: int = 1000) -> list[Path]:
+    """The files of a printf pattern ('frames/%05d.jpg'): from the first index in 0..max_start that exists,
+    while the next one does."""
+    start = next((i for i in range(max_start + 1) if Path(pattern % i).is_file()), None)
+    files = []
+    while start is not None and Path(pattern % (start + len(files))).is_file():
+        files.append(Path(pattern % (start + len(files))))
+    return files
+
+
+def open_source(source: str) -> tuple[FrameSource, np.ndarray]:
+    """Open `source` and read its first frame (RGB); SourceError names the source when that fails."""
+    path = Path(source)
+    if not source.isdigit() and "://" not in source and ("%" in path.name or path.is_dir()):
+        if "%" in path.name and not path.parent.is_dir():
+            raise SourceError(f"video source '{source}': folder {path.parent} does not exist")
+        files = pattern_files(source) if "%" in path.name else [path / n for n in list_image_files(path)]
+        if not files:
+            raise SourceError(f"video source '{source}': no image files")
+        frames = FrameSource(source, files=files)
     else:
-        if "://" not in source:
-            path = Path(source)
-            if "%" in path.name:
-                if not path.parent.is_dir():
-                    raise SourceError(f"video source '{source}': folder {path.parent} does not exist")
-            elif not path.is_file():
+        if source.isdigit():
+            cap = cv2.VideoCapture(int(source))
+        else:
+            if "://" not in source and not path.is_file():
                 raise SourceError(f"video source '{source}': file does not exist")
-        cap = cv2.VideoCapture(source)
-    if not cap.isOpened():
-        raise SourceError(f"video source '{source}': cv2.VideoCapture cannot open it (not a video, camera, "
-                          "stream or image pattern it can read)")
-    ok, frame = cap.read()
-    if not ok or frame is None:
-        cap.release()
+            cap = cv2.VideoCapture(source)
+        if not cap.isOpened():
+            raise SourceError(f"video source '{source}': cv2.VideoCapture cannot open it (not a video, camera, "
+                              "stream or image pattern it can read)")
+        frames = FrameSource(source, cap=cap)
+    try:
+        frame = frames.read()
+    except OSError as exc:
+        frames.release()
+        raise SourceError(f"video source '{source}': {exc}") from None
+    if frame is None:
+        frames.release()
         raise SourceError(f"video source '{source}': opened but no frame could be read")
-    return cap, frame
+    return frames, frame
+
+
+def output_paths(out_dir: Path, name: str) -> tuple[ResultFiles, list[Path]]:
+    """The box files and the candidate video paths (`.mp4`, else `.avi`) of a demo run."""
+    return ResultFiles.of(out_dir, name), [out_dir / f"{name}.mp4", out_dir / f"{name}.avi"]
+
+
+def check_not_inputs(outputs: list[Path], inputs: list[Path]) -> None:
+    """Refuse an output that is one of the inputs (same path after resolving links, or the same file)."""
+    resolved = {p.resolve(): p for p in inputs}
+    for out in outputs:
+        same = resolved.get(out.resolve())
+        if same is None and out.exists():
+            same = next((p for p in inputs if p.exists() and os.path.samefile(p, out)), None)
+        if same is not None:
+            raise ValueError(f"output {out} would overwrite the input {same}; pass another --out folder")
 
 
 def parse_box(text: str) -> list[float]:
@@ -115,53 +187,52 @@ def select_box(frame: np.ndarray) -> list[float]:
     return [float(x), float(y), float(w), float(h)]
 
 
-def open_writer(base: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, Path]:
-    """An mp4v writer for `<base>.mp4`, or MJPG `<base>.avi` where mp4v is not available."""
-    for suffix, codec in ((".mp4", "mp4v"), (".avi", "MJPG")):
-        path = base.with_suffix(suffix)
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
+def open_writer(paths: list[Path], fps: float, size: tuple[int, int]) -> AtomicVideoWriter:
+    """An atomic mp4v writer for the `.mp4` path, or MJPG for the `.avi` one where mp4v is not available."""
+    for path, codec in zip(paths, ("mp4v", "MJPG")):
+        writer = AtomicVideoWriter(path, codec, fps, size)
         if writer.isOpened():
-            return writer, path
-        writer.release()
-    raise OSError(f"cannot write a video at {base}.mp4 or .avi (no mp4v or MJPG encoder in this cv2 build)")
+            return writer
+        writer.discard()
+    raise OSError(f"cannot write a video at {paths[0]} or {paths[1]} (no mp4v or MJPG encoder in this cv2 build)")
 
 
 def draw(frame: np.ndarray, box, score: float, fps: float) -> np.ndarray:
-    """The frame with the box, the score and the FPS drawn on it (in place)."""
+    """The RGB frame as BGR, with the box, the score and the FPS drawn on it."""
+    image = cv2.cvtColor(np.ascontiguousarray(frame[:, :, :3]), cv2.COLOR_RGB2BGR)
     x, y, w, h = (int(round(v)) for v in box)
-    cv2.rectangle(frame, (x, y), (x + w, y + h), (0, 255, 0), 2)
-    cv2.putText(frame, f"{fps:5.1f} FPS  score {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
-    return frame
+    cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 0), 2)
+    cv2.putText(image, f"{fps:5.1f} FPS  score {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
+    return image
 
 
-def run_demo(tracker: Tracker, cap: cv2.VideoCapture, frame: np.ndarray, name: str, init_box: list[float] | None,
-             out_dir: Path, display: bool, max_frames: int = 0) -> ResultFiles:
-    """Track from `frame` (the first, BGR) through `cap` with a tracker built with bgr=True; returns the files."""
+def run_demo(tracker: FrameTracker, source: FrameSource, frame: np.ndarray, name: str,
+             init_box: list[float] | None, out_dir: Path, display: bool, max_frames: int = 0) -> ResultFiles:
+    """Track from `frame` (the first, RGB) through `source` with an RGB tracker; returns the box files."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = ResultFiles(out_dir / f"{name}.txt", out_dir / f"{name}_time.txt", out_dir / f"{name}_confidence.txt")
+    files, video_paths = output_paths(out_dir, name)
     writer = None
     output = SequenceOutput()
     try:
-        box = init_box if init_box is not None else select_box(frame)
+        box = init_box if init_box is not None else select_box(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         start = time.perf_counter()
         tracker.initialize(frame, box)
         output.times.append(time.perf_counter() - start)
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        fps = fps if np.isfinite(fps) and 1 <= fps <= 240 else 30.0
-        writer, video_path = open_writer(out_dir / name, fps, (frame.shape[1], frame.shape[0]))
+        writer = open_writer(video_paths, source.fps, (frame.shape[1], frame.shape[0]))
         output.boxes.append(list(box))
         output.scores.append(1.0)
         score, rate = 1.0, 0.0
         while True:
-            writer.write(draw(frame, box, score, rate))
+            image = draw(frame, box, score, rate)
+            writer.write(image)
             if display:
-                cv2.imshow(WINDOW, frame)
+                cv2.imshow(WINDOW, image)
                 if (cv2.waitKey(1) & 0xFF) in (ord("q"), 27):
                     break
             if max_frames and len(output.boxes) >= max_frames:
                 break
-            ok, frame = cap.read()
-            if not ok or frame is None:
+            frame = source.read()
+            if frame is None:
                 break
             start = time.perf_counter()
             box, score = tracker.track(frame)
@@ -170,13 +241,13 @@ def run_demo(tracker: Tracker, cap: cv2.VideoCapture, frame: np.ndarray, name: s
             output.times.append(elapsed)
             output.boxes.append(box)
             output.scores.append(score)
-        print(f"{len(output.boxes)} frames; video: {video_path}; boxes: {files.boxes}")
+        print(f"{len(output.boxes)} frames; video: {writer.path}; boxes: {files.boxes}")
     except KeyboardInterrupt:
         print(f"interrupted after {len(output.boxes)} frames; outputs closed")
     finally:
-        cap.release()
+        source.release()
         if writer is not None:
-            writer.release()
+            writer.close()
         if output.boxes:
             save_results(files, output)
         if display:
@@ -198,6 +269,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--no_display", action="store_true", help="never open a window")
     parser.add_argument("--max_frames", type=int, default=0, help="stop after this many frames (0: all)")
+    parser.add_argument("--dataset_name", default=None,
+                        help="apply this dataset's TEST keys (template update, ...), as tracking/test.py does")
     return parser.parse_args(argv)
 
 
@@ -209,15 +282,19 @@ def main(argv: list[str] | None = None) -> int:
         display = not args.no_display and has_display()
         if init_box is None and not display:
             raise ValueError("no initial box: pass --init x,y,w,h or --init_file F (no display for mouse selection)")
-        cap, frame = open_source(args.source)  # a bad source fails before the model is built
-        try:
-            tracker = build_tracker(args.config, checkpoint=args.checkpoint, device=args.device,
-                                    random_weights=args.random_weights, bgr=True)
-        except BaseException:
-            cap.release()
-            raise
+        params = parameters(args.config, checkpoint=args.checkpoint, random_weights=args.random_weights)
+        name = source_name(args.source)
         out_dir = Path(args.out) if args.out else Path(env_settings().save_dir) / "video_demo"
-        run_demo(tracker, cap, frame, source_name(args.source), init_box, out_dir, display, args.max_frames)
+        source, frame = open_source(args.source)  # a bad source fails before the model is built
+        try:
+            files, videos = output_paths(out_dir, name)
+            inputs = source.inputs() + ([Path(args.init_file)] if args.init_file else [])
+            check_not_inputs([files.boxes, files.time, files.confidence, *videos], inputs)
+            tracker = build_tracker(args.config, device=args.device, dataset_name=args.dataset_name, params=params)
+        except BaseException:
+            source.release()
+            raise
+        run_demo(tracker, source, frame, name, init_box, out_dir, display, args.max_frames)
     except (SourceError, FileNotFoundError, ValueError) as exc:
         print(f"video_demo.py: error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from lib.utils.io import atomic_write_bytes
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # key -> folder name under the data dir used by create_default_local_file.py
@@ -117,7 +119,5 @@ def write_local_file(path: Path, workspace_dir: str, data_dir: str, save_dir: st
     data = {"workspace_dir": str(Path(workspace_dir).resolve()), "save_dir": str(Path(save_dir).resolve())}
     for key, folder in DATASET_DIRS.items():
         data[key] = str((Path(data_dir) / folder).resolve())
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False).encode())
     return path

@@ -19,12 +19,12 @@ import numpy as np
 from lib.data.records import FrameList, SeqRecord, SequenceError, warn_skipped
 from lib.utils.image import AnnotationError, natural_key, read_annotation, read_label_file, read_list_file
 
-__all__ = ["Layout", "check_frames", "load_boxes", "load_flags", "load_frames", "parse_resolution",
+__all__ = ["Layout", "check_frames", "load_ground_truth", "load_flags", "load_frames", "parse_resolution",
            "read_meta_info", "split_folder", "subdirs"]
 
 # --- shared reading steps (every layout goes through these) -------------------------------------------
 
-def load_boxes(path: Path, first_frame_only: bool = False) -> np.ndarray:
+def load_ground_truth(path: Path, first_frame_only: bool = False) -> np.ndarray:
     """Groundtruth boxes of one sequence, or SequenceError naming the file (and the first bad lines)."""
     try:
         boxes, bad = read_annotation(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.data.layouts.base import Layout, check_frames, load_boxes, subdirs
+from lib.data.layouts.base import Layout, check_frames, load_ground_truth, subdirs
 from lib.data.records import FrameList, SeqRecord, SequenceError
 from lib.utils.image import list_files, read_list_file, read_sentence
 
@@ -60,7 +60,7 @@ class OtbLayout(Layout):
 
     def read(self, name: str) -> SeqRecord:
         seq, gt = self._locate(name)
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = FrameList.from_folder(seq / "img")
         first, last = self.FRAME_RANGES.get(seq.name, (1, len(frames)))
         frames = frames.slice(first - 1, last)
@@ -128,7 +128,7 @@ class Uav123Layout(Layout):
 
     def read(self, name: str) -> SeqRecord:
         gt, folder = self.source_paths(name)
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         entry = self._entry(name)
         frames = FrameList.from_folder(folder)
         if "start_frame" in entry:

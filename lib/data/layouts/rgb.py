@@ -9,9 +9,9 @@ import numpy as np
 
 from lib.data.layouts.base import (
     Layout,
-    load_boxes,
     load_flags,
     load_frames,
+    load_ground_truth,
     parse_resolution,
     read_meta_info,
     subdirs,
@@ -41,7 +41,7 @@ class Got10kLayout(Layout):
     def read(self, name: str) -> SeqRecord:
         seq = self.root / name
         gt = seq / "groundtruth.txt"
-        boxes = load_boxes(gt, self.first_frame_only)
+        boxes = load_ground_truth(gt, self.first_frame_only)
         frames = load_frames(seq, len(boxes), gt, self.first_frame_only)
         info = read_meta_info(seq / "meta_info.ini")
         record = SeqRecord(name, frames, boxes, object_class=info.get("object_class"))
@@ -94,7 +94,7 @@ class LasotLayout(Layout):
         if not seq.is_dir():
             raise SequenceError(f"sequence folder missing: {seq}")
         gt = seq / "groundtruth.txt"
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = load_frames(seq / "img", len(boxes), gt)
         occlusion = load_flags(seq / "full_occlusion.txt", len(boxes))
         out_of_view = load_flags(seq / "out_of_view.txt", len(boxes))
@@ -125,7 +125,7 @@ class VastTrackLayout(LasotLayout):
         if not seq.is_dir():
             raise SequenceError(f"sequence folder missing: {seq}")
         gt = seq / "Groundtruth.txt"
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = load_frames(seq / "imgs", len(boxes), gt)
         return SeqRecord(name, frames, boxes, object_class=name.rsplit("-", 1)[0],
                          language=read_sentence(seq / "nlp.txt"))
@@ -161,7 +161,7 @@ class TrackingNetLayout(Layout):
     def read(self, name: str) -> SeqRecord:
         s, video = name.split("/", 1)
         gt = self.root / s / "anno" / f"{video}.txt"
-        boxes = load_boxes(gt, self.first_frame_only)
+        boxes = load_ground_truth(gt, self.first_frame_only)
         frames = load_frames(self.root / s / "frames" / video, len(boxes), gt, self.first_frame_only)
         object_class = trackingnet_classmap().get(video) if self.classmap else None
         return SeqRecord(video, frames, boxes, object_class=object_class, meta={"set": s})
@@ -191,7 +191,7 @@ class CustomLayout(Layout):
         if not seq.is_dir():
             raise SequenceError(f"sequence folder missing: {seq}")
         gt = seq / "groundtruth.txt"
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = load_frames(self._frame_dir(seq), len(boxes), gt)
         language = read_sentence(seq / "nlp.txt") or read_sentence(seq / "language.txt")
         record = SeqRecord(name, frames, boxes, language=language)
@@ -215,6 +215,6 @@ class Tnl2kLayout(Layout):
     def read(self, name: str) -> SeqRecord:
         seq = self.root / name
         gt = seq / "groundtruth.txt"
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = load_frames(seq / "imgs", len(boxes), gt)
         return SeqRecord(name, frames, boxes, language=read_sentence(seq / "language.txt"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.data.layouts.base import Layout, load_boxes, load_flags, load_frames, subdirs
+from lib.data.layouts.base import Layout, load_flags, load_frames, load_ground_truth, subdirs
 from lib.data.records import AUX_FRAMES_KEY, MODALITY_KEY, FrameList, SeqRecord, SequenceError
 from lib.utils.image import read_list_file
 
@@ -54,7 +54,7 @@ class RgbxLayout(Layout):
         if not seq.is_dir():
             raise SequenceError(f"sequence folder missing: {seq}")
         gt = self.groundtruth_path(seq)
-        boxes = load_boxes(gt)
+        boxes = load_ground_truth(gt)
         frames = load_frames(seq / self.RGB_DIR, len(boxes), gt)
         aux = load_frames(seq / self.AUX_DIR, len(boxes), gt)
         record = SeqRecord(name, frames, boxes, meta={AUX_FRAMES_KEY: aux.to_json(), MODALITY_KEY: self.MODALITY})
@@ -93,7 +93,7 @@ class RgbtLayout(RgbxLayout):
     def add_labels(self, seq: Path, record: SeqRecord) -> None:
         path = seq / "infrared.txt"
         if self.infrared_gt and path.is_file():
-            boxes = load_boxes(path)
+            boxes = load_ground_truth(path)
             if len(boxes) < len(record.boxes):
                 raise SequenceError(f"{path}: {len(boxes)} lines for {len(record.boxes)} frames")
             record.meta["ground_truth_rect_ir"] = boxes[: len(record.boxes)].tolist()

@@ -1,15 +1,13 @@
-"""Load tracking results in the pytracking layout and score trackers on a dataset into one table.
+"""Score trackers' results (read through lib.test.results) on a dataset into one table.
 
-Layout: `<results_path>/<tracker>/<param>[_<runid:03d>]/<dataset>/<seq>.txt` (x y w h per frame, tab,
-comma or space separated; the first row is the init box), `<seq>_time.txt` (seconds per frame) and, for
-trackers that report a score, `<seq>_confidence.txt`. Sequences are anything with `.name`,
-`.ground_truth_rect`, and optionally `.target_visible`, `.dataset`, `.frames` (lib.test.evaluation's
-Sequence). A sequence missing for one tracker is left out for all, so the trackers compare on the same
-set; the report names it.
+Sequences are anything with `.name`, `.ground_truth_rect`, and optionally `.target_visible`, `.dataset`,
+`.frames` (lib.test.evaluation's Sequence). A sequence missing for one tracker is left out for all, so
+the trackers compare on the same set; the report names it, and counts against the dataset's own list
+(its `skipped` sequences, unusable on disk, count as missing). Each tracker's sequences must come from
+one provenance record (ProvenanceMismatch otherwise).
 """
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from lib.test.analysis import metrics as M
+from lib.test.results import (
+    MissingResultError,
+    ResultFileError,
+    SequenceResult,
+    TrackerSpec,
+    folder_record,
+    load_result_boxes,
+    load_sequence_result,
+)
 
 OPE_COLUMNS = ["AUC", "OP50", "OP75", "Precision", "Norm Precision"]
 EXTRA_COLUMNS = {
@@ -27,133 +34,6 @@ EXTRA_COLUMNS = {
     "longterm": ["Pr", "Re", "F"],
     "ope": [],
 }
-
-
-class ResultFileError(ValueError):
-    """A result, time or confidence file that cannot be used; the message names the file."""
-
-
-class MissingResultError(ResultFileError):
-    """No result file for a sequence."""
-
-
-def read_table(path: str | Path) -> np.ndarray:
-    """Numbers of a tab-, comma- or whitespace-separated text file as a 2-D float array (NaN kept)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingResultError(f"{path}: file not found")
-    text = path.read_text()
-    first = next((line for line in text.splitlines() if line.strip()), None)
-    if first is None:
-        raise ResultFileError(f"{path}: file is empty")
-    delimiter = "\t" if "\t" in first else "," if "," in first else None
-    try:
-        return np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=np.float64)
-    except ValueError as err:
-        raise ResultFileError(f"{path}: {err}") from None
-
-
-def _check_length(path: Path, rows: int, n_frames: int | None) -> None:
-    if n_frames is not None and rows < n_frames:
-        raise ResultFileError(f"{path}: {rows} rows, the sequence has {n_frames} frames")
-
-
-def load_boxes(path: str | Path, n_frames: int | None = None) -> np.ndarray:
-    """(N, 4) xywh boxes of a result file; with `n_frames`, a shorter file raises and a longer is cut."""
-    path = Path(path)
-    boxes = read_table(path)
-    if boxes.shape[1] != 4:
-        raise ResultFileError(f"{path}: expected 4 values (x y w h) per line, got {boxes.shape[1]}")
-    _check_length(path, boxes.shape[0], n_frames)
-    return boxes[:n_frames] if n_frames is not None else boxes
-
-
-def load_values(path: str | Path, n_frames: int | None = None) -> np.ndarray:
-    """One number per frame (times, confidences); with `n_frames`, a shorter file raises, a longer is cut."""
-    path = Path(path)
-    values = read_table(path)
-    if values.shape[1] != 1:
-        if values.shape[0] != 1:
-            raise ResultFileError(f"{path}: expected one value per line, got {values.shape[1]}")
-        values = values.T  # a single line of values
-    values = values[:, 0]
-    _check_length(path, values.shape[0], n_frames)
-    return values[:n_frames] if n_frames is not None else values
-
-
-@dataclass(frozen=True)
-class TrackerSpec:
-    """One tracker run to score: tracker name, parameter (config) name, optional run id and display name."""
-
-    name: str
-    param: str
-    run_id: int | None = None
-    display_name: str | None = None
-
-    @property
-    def label(self) -> str:
-        """Name shown in tables and plot legends."""
-        if self.display_name:
-            return self.display_name
-        return f"{self.name}_{self.param}" + ("" if self.run_id is None else f"_{self.run_id:03d}")
-
-    def results_dir(self, results_path: str | Path) -> Path:
-        """`<results_path>/<tracker>/<param>[_<runid:03d>]`, as tracking/test.py writes it."""
-        suffix = "" if self.run_id is None else f"_{self.run_id:03d}"
-        return Path(results_path) / self.name / f"{self.param}{suffix}"
-
-    @classmethod
-    def parse(cls, text: str) -> TrackerSpec:
-        """Parse 'tracker:config[:runid][:display]' (runid may be empty: 'tracker:config::Display')."""
-        parts = text.split(":", 3)
-        if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise ValueError(f"'{text}': expected tracker:config[:runid][:display]")
-        run_id = parts[2] if len(parts) > 2 else ""
-        if run_id and not run_id.isdigit():
-            raise ValueError(f"'{text}': run id '{run_id}' is not a non-negative integer")
-        return cls(parts[0], parts[1], int(run_id) if run_id else None, parts[3] if len(parts) > 3 else None)
-
-
-@dataclass
-class SequenceResult:
-    """What a tracker wrote for one sequence: boxes, and per-frame times and confidences where present."""
-
-    boxes: np.ndarray
-    times: np.ndarray | None = None
-    confidence: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def result_file(results_dir: str | Path, seq_name: str, dataset_dirs: Sequence[str] = ("",)) -> Path:
-    """The first existing `<results_dir>/<dataset_dir>/<seq>.txt`; MissingResultError names those tried."""
-    candidates = [Path(results_dir) / d / f"{seq_name}.txt" for d in dict.fromkeys(dataset_dirs)]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise MissingResultError(f"no result for {seq_name}: tried {', '.join(map(str, candidates))}")
-
-
-def load_sequence_result(results_dir: str | Path, seq_name: str, n_frames: int,
-                         dataset_dirs: Sequence[str] = ("",),
-                         need_confidence: bool = False) -> SequenceResult:
-    """Boxes (required), times (optional; problems go to `notes`), confidences (required if asked)."""
-    path = result_file(results_dir, seq_name, dataset_dirs)
-    result = SequenceResult(load_boxes(path, n_frames))
-    stem = path.with_suffix("")
-    time_path = Path(f"{stem}_time.txt")
-    if time_path.is_file():
-        try:
-            result.times = load_values(time_path, n_frames)
-        except ResultFileError as err:
-            result.notes.append(f"FPS leaves it out: {err}")
-    conf_path = Path(f"{stem}_confidence.txt")
-    if need_confidence or conf_path.is_file():
-        try:
-            result.confidence = load_values(conf_path, n_frames)
-        except MissingResultError:
-            raise ResultFileError(f"{conf_path}: file not found (this dataset's metrics need the "
-                                  "tracker's per-frame confidence)") from None
-    return result
 
 
 def dataset_kind(dataset_name: str) -> str:
@@ -246,7 +126,7 @@ def _truth(seq, dataset_name: str, kind: str) -> _Truth:
         infrared = _seq_fact(seq, "ground_truth_rect_ir")
         path = _find_beside(seq, "infrared.txt") if infrared is None else None
         if path is not None:
-            infrared = load_boxes(path, gt.shape[0])
+            infrared = load_result_boxes(path, gt.shape[0])
         truth.gt_infrared = None if infrared is None else M.as_boxes(infrared)[: gt.shape[0]]
     return truth
 
@@ -259,6 +139,7 @@ class TrackerScore:
     metrics: dict[str, float]
     curves: M.OPECurves
     got10k_curve: np.ndarray | None = None
+    record: dict | None = None
 
 
 @dataclass
@@ -270,9 +151,22 @@ class Report:
     scores: list[TrackerScore]
     sequences: list[str]
     total_sequences: int
+    all_names: list[str] = field(default_factory=list)
     missing: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    broken: list[tuple[str, str]] = field(default_factory=list)  # in the dataset's list, unusable on disk
+    records: dict[str, dict | None] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """True when every sequence of the dataset's list was scored."""
+        return len(self.sequences) == self.total_sequences
+
+    def unscored(self) -> list[str]:
+        """Names of the dataset's sequences left out of the table (broken or without results)."""
+        scored = set(self.sequences)
+        return [n for n, _ in self.broken] + [n for n in self.all_names if n not in scored]
 
     def rows(self) -> list[dict[str, float | str | int]]:
         """One dict per tracker: 'Tracker', 'Sequences' and every metric column."""
@@ -295,7 +189,7 @@ class Report:
 
     def problems(self) -> str:
         """Missing and unreadable results, by tracker and sequence name, and other notes."""
-        lines = []
+        lines = [f"skipped as broken by the dataset loader: {name}: {reason}" for name, reason in self.broken]
         for label, names in self.missing.items():
             if names:
                 lines.append(f"{label}: no results for {len(names)} sequence(s): {', '.join(names)}")
@@ -305,7 +199,7 @@ class Report:
 
 
 def _score_one(spec: TrackerSpec, truths: list[_Truth], results: dict[str, SequenceResult], kind: str,
-               exclude_invalid: bool) -> TrackerScore:
+               exclude_invalid: bool, record: dict | None = None) -> TrackerScore:
     preds = [results[t.name].boxes for t in truths]
     curves = M.ope_curves([M.sequence_errors(p, t.gt, t.visible) for p, t in zip(preds, truths)],
                           exclude_invalid)
@@ -323,15 +217,16 @@ def _score_one(spec: TrackerSpec, truths: list[_Truth], results: dict[str, Seque
                                          [results[t.name].confidence for t in truths],
                                          [t.visible for t in truths]).summary())
     scores["FPS"] = M.fps([results[t.name].times for t in truths if results[t.name].times is not None])
-    return TrackerScore(spec, scores, curves, got10k_curve)
+    return TrackerScore(spec, scores, curves, got10k_curve, record)
 
 
 def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_name: str,
-                   results_path: str | Path | None = None, exclude_invalid: bool = True) -> Report:
+                   results_path: str | Path | None = None, exclude_invalid: bool = False) -> Report:
     """Score every tracker on the sequences for which all of them have results; report the rest by name.
 
-    `exclude_invalid=False` counts frames with invalid ground truth as failures (pytracking's default
-    `exclude_invalid_frames=False`) instead of leaving them out.
+    Frames with invalid ground truth count as failures by default (pytracking's `exclude_invalid_frames=
+    False`, the convention of the published LaSOT / TrackingNet numbers); `exclude_invalid=True` leaves
+    them out. A tracker whose sequences come from several provenance records raises ProvenanceMismatch.
     """
     if results_path is None:
         from lib.utils.settings import env_settings
@@ -339,7 +234,9 @@ def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_n
         results_path = env_settings().results_path
     kind = dataset_kind(dataset_name)
     truths = [_truth(seq, dataset_name, kind) for seq in dataset]
-    report = Report(dataset_name, [*OPE_COLUMNS, *EXTRA_COLUMNS[kind], "FPS"], [], [], len(truths))
+    broken = list(getattr(dataset, "skipped", []))
+    report = Report(dataset_name, [*OPE_COLUMNS, *EXTRA_COLUMNS[kind], "FPS"], [], [], len(truths) + len(broken),
+                    all_names=[t.name for t in truths], broken=broken)
     if kind == "rgbt234" and any(t.gt_infrared is None for t in truths):
         report.notes.append("RGBT234: infrared.txt not found for some sequences; their MPR/MSR use the "
                             "visible ground truth only")
@@ -360,10 +257,12 @@ def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_n
                 report.notes.extend(f"{spec.label}: {note}" for note in results[truth.name].notes)
         if not results:
             report.notes.append(f"{spec.label}: no results under {spec.results_dir(results_path)}; left out")
+        report.records[spec.label] = folder_record(results, spec.label)
         loaded.append(results)
     scored = [(spec, results) for spec, results in zip(trackers, loaded) if results]
     common = [t for t in truths if all(t.name in results for _, results in scored)]
     report.sequences = [t.name for t in common]
     if common:
-        report.scores = [_score_one(spec, common, results, kind, exclude_invalid) for spec, results in scored]
+        report.scores = [_score_one(spec, common, results, kind, exclude_invalid, report.records.get(spec.label))
+                         for spec, results in scored]
     return report

@@ -13,24 +13,15 @@ import os
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from lib.test.evaluation.tracker import ResultFiles, Tracker
+from lib.test.evaluation.tracker import TrackerRun
+from lib.test.results import SequenceOutput, claim_folder, save_results
 from lib.utils.image import read_image, read_rgbx
-from lib.utils.io import atomic_write_bytes
-
-
-@dataclass
-class SequenceOutput:
-    """Per-frame boxes (x, y, w, h), seconds and confidences of one sequence."""
-
-    boxes: list[list[float]] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,19 +36,6 @@ class Failure:
         return f"{self.tracker}: sequence '{self.sequence}' failed: {self.error}"
 
 
-def _table(values: np.ndarray, fmt: str) -> bytes:
-    return "".join(("\t".join(fmt % v for v in row) if np.ndim(row) else fmt % row) + "\n"
-                   for row in values).encode()
-
-
-def save_results(files: ResultFiles, output: SequenceOutput) -> None:
-    """Write tab-separated integer boxes, times and confidences atomically; the box file goes last."""
-    atomic_write_bytes(files.time, _table(np.asarray(output.times, dtype=np.float64), "%.6f"))
-    atomic_write_bytes(files.confidence, _table(np.asarray(output.scores, dtype=np.float64), "%.6f"))
-    boxes = np.round(np.asarray(output.boxes, dtype=np.float64).reshape(-1, 4)).astype(np.int64)
-    atomic_write_bytes(files.boxes, _table(boxes, "%d"))
-
-
 def read_frame(seq, index: int) -> np.ndarray:
     """Frame `index` of `seq`: H x W x 3 RGB, or H x W x 6 RGB-X when the sequence has `aux_frames`."""
     aux = getattr(seq, "aux_frames", None)
@@ -67,7 +45,7 @@ def read_frame(seq, index: int) -> np.ndarray:
 
 
 def run_sequence(seq, tracker, debug: int = 0) -> SequenceOutput:
-    """Track one sequence with a lib.api.Tracker; frame 0 reports the initial box with confidence 1."""
+    """Track one sequence with a FrameTracker; frame 0 reports the initial box with confidence 1."""
     info = seq.init_info()
     frames = list(seq.frames)
     if not frames:
@@ -92,7 +70,7 @@ def run_sequence(seq, tracker, debug: int = 0) -> SequenceOutput:
 
 
 # ---------------------------------------------------------------------- per process state
-_BUILT: dict[tuple, object] = {}  # (tracker configuration, device) -> lib.api.Tracker, one per process
+_BUILT: dict[tuple, object] = {}  # (tracker configuration, device) -> FrameTracker, one per process
 _DEVICE = "auto"
 
 
@@ -111,18 +89,18 @@ def _worker_init(device: str, num_gpus: int, torch_threads: int) -> None:
     _set_process(device, torch_threads)
 
 
-def _get_tracker(spec: Tracker):
+def _get_tracker(spec: TrackerRun):
     key = (repr(spec), _DEVICE)
     if key not in _BUILT:
         _BUILT[key] = spec.create(_DEVICE)
     return _BUILT[key]
 
 
-def _run_job(seq, spec: Tracker, debug: int) -> tuple[str, str | None, float]:
+def _run_job(seq, spec: TrackerRun, debug: int) -> tuple[str, str | None, float]:
     """Track and save one sequence; returns (name, error or None, tracking frames per second)."""
     try:
         output = run_sequence(seq, _get_tracker(spec), debug)
-        save_results(spec.result_files(seq.name), output)
+        save_results(spec.result_files(seq.name), output, spec.record_id)
         return seq.name, None, len(output.times) / max(sum(output.times), 1e-9)
     except Exception as exc:
         if debug:
@@ -139,10 +117,14 @@ def distributed_rank() -> tuple[int, int, int]:
     return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
 
 
-def run_dataset(dataset, trackers: list[Tracker], debug: int = 0, threads: int = 0, num_gpus: int = 0,
+def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: int = 0, num_gpus: int = 0,
                 device: str = "auto", torch_threads: int = 0, rank: int = 0, world_size: int = 1,
-                progress: bool = True) -> list[Failure]:
+                progress: bool = True, overwrite: bool = False) -> list[Failure]:
     """Run every tracker on this rank's share of `dataset`; sequences with results are skipped.
+
+    Each tracker's folder is first claimed for its provenance record (lib.test.results.claim_folder):
+    results of another record raise ProvenanceMismatch, or with `overwrite` are deleted; `overwrite`
+    also reruns finished sequences.
 
     threads: worker processes (0 = in this process); num_gpus: GPUs shared round-robin by the workers
     (under torchrun each rank uses cuda:LOCAL_RANK); torch_threads: per-process torch threads (0 = torch's
@@ -152,8 +134,14 @@ def run_dataset(dataset, trackers: list[Tracker], debug: int = 0, threads: int =
     jobs, skipped = [], 0
     for spec in trackers:
         spec.dataset_results_dir.mkdir(parents=True, exist_ok=True)
+        if spec.record is None:
+            spec.provenance()
+        removed = claim_folder(spec.dataset_results_dir, spec.record, overwrite)
+        if removed and rank == 0:
+            print(f"{spec.label}: removed the results of {len(removed)} sequence(s) made by another run "
+                  "(--overwrite)", flush=True)
         for seq in sequences:
-            if spec.has_results(seq.name):
+            if spec.has_results(seq.name) and not overwrite:
                 skipped += 1
             else:
                 jobs.append((seq, spec))
@@ -164,7 +152,7 @@ def run_dataset(dataset, trackers: list[Tracker], debug: int = 0, threads: int =
     bar = tqdm(total=len(jobs), desc=f"rank {rank}" if world_size > 1 else "sequences", unit="seq",
                disable=not progress or not jobs, dynamic_ncols=True)
 
-    def report(spec: Tracker, name: str, error: str | None, fps: float) -> None:
+    def report(spec: TrackerRun, name: str, error: str | None, fps: float) -> None:
         bar.update(1)
         if error is None:
             bar.set_postfix_str(f"{name} {fps:.1f} fps")

@@ -21,6 +21,7 @@ import yaml
 from yacs.config import CfgNode
 
 from lib.config.sutrack_dinov3.config import load_config
+from lib.test.results import checkpoint_path
 from lib.utils.settings import PROJECT_ROOT, env_settings
 
 __all__ = ["CheckpointError", "TrackerParams", "parameters", "read_checkpoint", "untrained_network"]
@@ -83,8 +84,7 @@ def resolve_config(config: str | Path) -> Path:
 
 def default_checkpoint(config_name: str, epoch: int) -> Path:
     """Where the trainer writes the checkpoint of `epoch` for `config_name`."""
-    save_dir = Path(env_settings().save_dir)
-    return save_dir / "checkpoints" / "train" / SCRIPT / config_name / f"SUTRACK_ep{epoch:04d}.pth.tar"
+    return checkpoint_path(env_settings().save_dir, config_name, epoch, SCRIPT)
 
 
 def untrained_network(cfg: CfgNode, seed: int = 0) -> torch.nn.Module:

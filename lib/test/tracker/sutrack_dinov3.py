@@ -15,13 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from yacs.config import CfgNode
 
 from lib.models.sutrack_dinov3.clip import tokenize
 from lib.models.sutrack_dinov3.decoder import select_box
-from lib.test.parameter.sutrack_dinov3 import TrackerParams, check_fits, read_checkpoint, untrained_network
+from lib.test.parameter.sutrack_dinov3 import (
+    TrackerParams,
+    check_fits,
+    parameters,
+    read_checkpoint,
+    untrained_network,
+)
 from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
 from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
 from lib.utils.crop import sample_target
@@ -257,6 +264,62 @@ class SUTrackDINOv3Tracker(BaseTracker):
         self.template_cache = self.network.encode_template(self.template_list, self.template_anno_list)
 
 
-def get_tracker_class() -> type[SUTrackDINOv3Tracker]:
-    """pytracking's hook: the tracker class of this script."""
-    return SUTrackDINOv3Tracker
+def bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+    """cv2's BGR (or BGRA) frame -> RGB; grayscale frames pass through."""
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
+    return frame
+
+
+class FrameTracker:
+    """The user-facing tracker: `initialize(frame, box)` once, then `track(frame) -> (box, score)`."""
+
+    def __init__(self, tracker: SUTrackDINOv3Tracker, bgr: bool = False) -> None:
+        self.tracker = tracker
+        self.bgr = bgr
+
+    @property
+    def params(self) -> TrackerParams:
+        return self.tracker.params
+
+    @property
+    def device(self):
+        return self.tracker.device
+
+    def _frame(self, frame: np.ndarray) -> np.ndarray:
+        return bgr_to_rgb(frame) if self.bgr else frame
+
+    def initialize(self, frame: np.ndarray, box, text: str | None = None) -> None:
+        """Start on `frame` with `box` = [x, y, w, h] (pixels); `text` describes the target (language)."""
+        self.tracker.initialize(self._frame(frame), {"init_bbox": box, "init_nlp": text})
+
+    def track(self, frame: np.ndarray) -> tuple[list[float], float]:
+        """The target's [x, y, w, h] in `frame` and the confidence."""
+        out = self.tracker.track(self._frame(frame))
+        return out["target_bbox"], out["best_score"]
+
+
+def build_tracker(config: str | Path, checkpoint: str | Path | None = None, device: str = "auto",
+                  backend: str | None = None, dataset_name: str | None = None, *, random_weights: bool = False,
+                  seed: int = 0, bgr: bool = False, onnx_dir: str | Path | None = None,
+                  params: TrackerParams | None = None) -> FrameTracker:
+    """A ready tracker for `config` (name under experiments/sutrack_dinov3 or a YAML path).
+
+    checkpoint: a `.pth.tar` from training; None takes TEST.EPOCH's checkpoint under save_dir (a missing
+    one raises naming the path) unless `random_weights` (seeded by `seed`, for smoke runs).
+    device: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...; backend: a key of BACKENDS
+    ('pytorch'; 'onnx' when installed), None = the config's TEST.BACKEND. dataset_name selects the
+    per-dataset TEST keys (template update, multi-modal, language). bgr: frames come from cv2. onnx_dir:
+    graphs from tracking/export_onnx.py for backend 'onnx' (default: exported into the cache on first use).
+    params: parameters already built by `parameters()` (then config, checkpoint, random_weights and seed
+    are not read again).
+    """
+    if params is None:
+        params = parameters(config, checkpoint=checkpoint, random_weights=random_weights, seed=seed)
+    params.onnx_dir = None if onnx_dir is None else str(onnx_dir)
+    torch_device = resolve_device(device)
+    network = get_backend(backend or params.cfg.TEST.BACKEND)(params, torch_device)
+    inner = SUTrackDINOv3Tracker(params, dataset_name=dataset_name, network=network, device=torch_device)
+    return FrameTracker(inner, bgr=bgr)

@@ -17,22 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.test.analysis.results import ResultFileError, TrackerSpec, load_boxes, load_values
+from lib.test.results import ResultFileError, TrackerSpec, finished_sequences, load_result_boxes, load_values
 from lib.utils.io import atomic_write_bytes
 from lib.utils.settings import env_settings
 
 GOT10K_TEST_SEQUENCES = 180
-AUX_SUFFIXES = ("_time", "_confidence")
 
 
 def result_sequences(results_dir: str | Path) -> list[str]:
-    """Names of the sequences with a box file `<seq>.txt` (time and confidence files left aside)."""
-    return sorted(p.stem for p in Path(results_dir).glob("*.txt") if not p.stem.endswith(AUX_SUFFIXES))
+    """Names of the sequences with a box file `<seq>.txt` (time, confidence, provenance files left aside)."""
+    return list(finished_sequences(results_dir))
 
 
 def integer_box_lines(path: str | Path) -> str:
     """A result file's boxes as comma-separated integer lines (rounded); non-finite boxes raise."""
-    boxes = load_boxes(path)
+    boxes = load_result_boxes(path)
     if not np.isfinite(boxes).all():
         raise ResultFileError(f"{path}: non-finite boxes cannot be submitted")
     return "".join(",".join(str(int(v)) for v in row) + "\n" for row in np.rint(boxes))

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lib.test.analysis.results import TrackerSpec
+from lib.test.results import TrackerSpec
 from lib.test.utils.transform_got10k import integer_box_lines, pack_cli, pack_results, result_sequences
 
 TRACKINGNET_TEST_SEQUENCES = 511

@@ -1,9 +1,12 @@
 """Running averages of the actor's stats (per epoch) and the loss-curve plot written after each epoch."""
 from __future__ import annotations
 
+import io
 import math
 from collections import defaultdict
 from pathlib import Path
+
+from lib.utils.io import atomic_write_bytes
 
 
 class StatsMeter:
@@ -55,8 +58,7 @@ def plot_loss_curves(history: dict[str, list[float]], path: Path, title: str) ->
     ax_iou.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=90)
     plt.close(fig)
-    tmp.replace(path)
+    atomic_write_bytes(path, png.getvalue())

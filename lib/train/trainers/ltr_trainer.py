@@ -22,6 +22,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 from yacs.config import CfgNode
 
+from lib.utils.io import atomic_write_bytes
+
 from ..actors import NonFiniteOutputError, SUTrackActor
 from ..admin.multigpu import DistInfo, all_reduce_sums, barrier, parameter_digest, ranks_agree
 from ..admin.run_folder import RunPaths, get_logger
@@ -261,6 +263,4 @@ class LTRTrainer:
         history = self.state.history
         n = len(history.get("epoch", []))
         lines = [json.dumps({k: v[i] for k, v in history.items() if i < len(v)}) for i in range(n)]
-        tmp = self.paths.stats_file.with_name(self.paths.stats_file.name + ".tmp")
-        tmp.write_text("".join(line + "\n" for line in lines))
-        tmp.replace(self.paths.stats_file)
+        atomic_write_bytes(self.paths.stats_file, "".join(line + "\n" for line in lines).encode())
