@@ -1,8 +1,11 @@
 """Shared pytest setup: no user local.yaml or hub access leaking into tests."""
 from __future__ import annotations
 
+import importlib.util
 import os
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -10,6 +13,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@cache
+def load_script(relative_path: str) -> ModuleType:
+    """A script of the repository (e.g. "tracking/test.py") imported as a module, once, so tests call its main()."""
+    path = ROOT / relative_path
+    name = "script_" + relative_path.replace("/", "_").removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

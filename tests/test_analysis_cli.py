@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 from lib.test.analysis.results import score_trackers
@@ -148,11 +149,7 @@ def test_cli_prints_table_names_missing_sequences_and_writes_plots(got10k_env, t
 
 
 def test_cli_accepts_dataset_name_and_reports_a_missing_run(got10k_env, capsys):
-    sys.path.insert(0, str(ROOT / "tracking"))
-    try:
-        import analysis_results
-    finally:
-        sys.path.remove(str(ROOT / "tracking"))
+    analysis_results = load_script("tracking/analysis_results.py")
     assert analysis_results.main(["--dataset_name", "got10k_val", "--config", "nothing"]) == 1
     out = capsys.readouterr()
     assert "sutrack_dinov3_nothing: no results for 3 sequence(s)" in out.out

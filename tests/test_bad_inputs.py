@@ -1,11 +1,11 @@
 """Bad inputs get clear errors naming the value: boxes, frames, YAML values and _BASE_ chains, offline weights."""
 from __future__ import annotations
 
-import importlib.util
 import socket
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 from lib.api import FrameTracker
 from lib.config.sutrack_dinov3.config import load_config
@@ -151,9 +151,7 @@ def test_unreachable_hub_is_probed_once(monkeypatch, no_network):
 def test_random_weights_never_touch_the_network(tmp_path, no_network, repo_root, monkeypatch):
     model = build_sutrack_dinov3(load_config("experiments/sutrack_dinov3/tiny_mm.yaml"))
     assert model.text_encoder is not None
-    spec = importlib.util.spec_from_file_location("encoder_check", repo_root / "test_dinov3_encoder.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("test_dinov3_encoder.py")
     mm = tmp_path / "mm_openai.yaml"  # a text encoder with a pretrained tag, run without --pretrained
     mm.write_text(f"_BASE_: {repo_root / 'experiments/sutrack_dinov3/tiny_mm.yaml'}\n"
                   "MODEL:\n  TEXT_ENCODER:\n    PRETRAINED: openai\n")

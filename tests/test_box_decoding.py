@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import load_script
 from torch import nn
 
 from lib.models.sutrack_dinov3.decoder import CenterHead, CornerHead, MLPHead, cal_bbox, select_box
@@ -221,11 +222,7 @@ def test_tracker_follows_hand_computed_trajectory(stub_backend):
 
 
 def test_search_size_override_reaches_crop_and_window(stub_backend, repo_root):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("profile_model_script", repo_root / "tracking" / "profile_model.py")
-    profile_model = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(profile_model)
+    profile_model = load_script("tracking/profile_model.py")
     params = profile_model.build_params(profile_model.parse_args(["--config", "tiny", "--opts",
                                                                   "TEST.SEARCH_SIZE", "160"]))
     assert params.search_size == 160

@@ -1,10 +1,10 @@
 """tracking/check_data.py and train.py's start-up check on small fake roots: complete, missing, broken, wrong root."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from lib.data.splits import spec_names
 from lib.data.synthetic.writers_rgbx import write_depthtrack
@@ -15,10 +15,7 @@ VAL = list(spec_names("depthtrack_val.txt"))  # 6 names: a split small enough to
 
 
 def check_data(argv: list[str]) -> int:
-    spec = importlib.util.spec_from_file_location("check_data", ROOT / "tracking" / "check_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    return load_script("tracking/check_data.py").main(argv)
 
 
 @pytest.fixture

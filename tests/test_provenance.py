@@ -1,12 +1,12 @@
 """Provenance and completeness: test.py refuses to mix runs, the analysis refuses mixed or shrunk benchmarks."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_script
 
 from lib.data.synthetic.writers import write_got10k
 from lib.test.analysis.results import score_trackers
@@ -20,14 +20,7 @@ COMMON = ["sutrack_dinov3", "tiny", "--dataset_name", "got10k_val", "--torch_thr
 SPEC = TrackerSpec("sutrack_dinov3", "tiny")
 
 
-def _load(script: str):
-    spec = importlib.util.spec_from_file_location(f"script_{script}", ROOT / "tracking" / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test_script, analysis = _load("test"), _load("analysis_results")
+test_script, analysis = load_script("tracking/test.py"), load_script("tracking/analysis_results.py")
 
 
 @pytest.fixture

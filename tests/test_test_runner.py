@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 from lib.config.sutrack_dinov3.config import load_config
 from lib.data.synthetic.writers import write_got10k
@@ -21,14 +21,7 @@ N_SEQ, N_FRAMES = 3, 6
 COMMON = ["sutrack_dinov3", "tiny", "--random_weights", "--torch_threads", "1"]
 
 
-def _load_test_script():
-    spec = importlib.util.spec_from_file_location("tracking_test_script", ROOT / "tracking" / "test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test_script = _load_test_script()
+test_script = load_script("tracking/test.py")
 
 
 @pytest.fixture(scope="module")

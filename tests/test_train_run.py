@@ -1,7 +1,6 @@
 """End-to-end training on datasets written in the real GOT-10k layout: CLI, resume, DDP, learning, bad input."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import load_script
 
 from lib.train import run_training
 from lib.train.trainers.checkpoint import list_checkpoints, load_checkpoint
@@ -45,13 +45,6 @@ def ckpt_dir(save_dir: Path, config: str = "tiny") -> Path:
 
 def train_in_process(save_dir: Path, *args: str, opts: list[str] = QUICK) -> int:
     return run_training.main(["--config", "tiny", "--save_dir", str(save_dir), *args, "--opts", *opts])
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tracking" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_cli_two_short_epochs_write_checkpoints_logs_and_plots(data_env, tmp_path):
@@ -203,7 +196,7 @@ def test_unknown_dataset_lists_known_ones(data_env, tmp_path, capsys):
 
 
 def test_bad_options(tmp_path, capsys):
-    train = load_script("train")
+    train = load_script("tracking/train.py")
     with pytest.raises(SystemExit):
         train.main(["--config", "tiny", "--use_lmdb", "1"])
     assert "not supported" in capsys.readouterr().err
@@ -215,7 +208,7 @@ def test_bad_options(tmp_path, capsys):
 
 def test_create_default_local_file(tmp_path):
     out = tmp_path / "local.yaml"
-    assert load_script("create_default_local_file").main(
+    assert load_script("tracking/create_default_local_file.py").main(
         ["--workspace_dir", str(tmp_path), "--data_dir", str(tmp_path / "data"), "--save_dir", str(tmp_path),
          "--output", str(out)]) == 0
     data = yaml.safe_load(out.read_text())

@@ -1,7 +1,6 @@
 """tracking/video_demo.py on a video written with cv2.VideoWriter and on a numbered image sequence."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import load_script
 
 from lib.api import build_tracker
 from lib.data.synthetic.writers import synthetic_sequence, write_frames, write_got10k
@@ -20,14 +20,7 @@ N_FRAMES = 8
 SIZE = (96, 72)
 
 
-def _load_demo_script():
-    spec = importlib.util.spec_from_file_location("video_demo_script", ROOT / "tracking" / "video_demo.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load_demo_script()
+demo = load_script("tracking/video_demo.py")
 
 
 @pytest.fixture(autouse=True)
@@ -147,9 +140,7 @@ def test_output_that_is_the_source_is_refused(clip, tmp_path, capsys):
 
 
 def test_sequence_frames_give_the_boxes_of_test_py(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("tracking_test_script", ROOT / "tracking" / "test.py")
-    test_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(test_script)
+    test_script = load_script("tracking/test.py")
     (name,) = write_got10k(tmp_path / "got10k", "val", n_sequences=1, n_frames=N_FRAMES, seed=4)
     monkeypatch.setenv("SUTRACK_GOT10K_DIR", str(tmp_path / "got10k"))
     results = tmp_path / "results"
