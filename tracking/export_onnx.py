@@ -25,6 +25,7 @@ from lib.models.sutrack_dinov3.decoder import select_box
 from lib.models.sutrack_dinov3.encoder import TemplateFeatures
 from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.tracker.backends import onnx_export as ob
+from lib.test.tracker.backends.graph_network import to_numpy
 from lib.test.tracker.backends.onnxruntime_backend import make_session
 from lib.test.tracker.backends.quantize import ort_int8_graph
 from lib.test.tracker.sutrack_dinov3 import build_network
@@ -40,14 +41,14 @@ def verify(network: torch.nn.Module, params, folder: Path, text: bool, int8: boo
         cache = TemplateFeatures(*step_inputs[1:4])
         box, score = select_box(network.track_step(step_inputs[0], cache, *step_inputs[4:]), ob.step_window(params))
     got = make_session(folder / "template.onnx", device).run(
-        list(ob.TEMPLATE_OUTPUTS), dict(zip(ob.TEMPLATE_INPUTS, map(ob.to_numpy, template_inputs))))
+        list(ob.TEMPLATE_OUTPUTS), dict(zip(ob.TEMPLATE_INPUTS, map(to_numpy, template_inputs))))
     for name, ref, out in zip(ob.TEMPLATE_OUTPUTS, expected, got):
         diffs[name] = float(np.abs(ref.numpy() - out).max())
     step = folder / f"{ob.step_graph_name(text)}.onnx"
     if int8:
         step = ort_int8_graph(network, params, step, folder)
     got = make_session(step, device).run(
-        list(ob.STEP_OUTPUTS), dict(zip(ob.step_input_names(text), map(ob.to_numpy, step_inputs))))
+        list(ob.STEP_OUTPUTS), dict(zip(ob.step_input_names(text), map(to_numpy, step_inputs))))
     for name, ref, out in zip(ob.STEP_OUTPUTS, (box, score), got):
         diffs[name] = float(np.abs(ref.numpy() - out).max())
     return diffs

@@ -91,7 +91,7 @@ def choose(params: TrackerParams, device: torch.device) -> tuple[str, str]:
             cached = {}
         if cached.get("machine") == key and cached.get("choice"):
             return cached["choice"], f"cached in {path}"
-    with ox.export_lock(folder):
+    with ox.export_lock(folder / ".auto"):  # its own lock: measuring takes the export lock of `folder`
         report = measure(params, device)
         ok = {n: e for n, e in report.items() if "out" not in e}
         choice = min(ok, key=lambda n: ok[n]["median_ms"]) if ok else "pytorch"

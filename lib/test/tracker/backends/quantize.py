@@ -163,6 +163,9 @@ def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, fold
                             reduce_range=not has_vnni(), activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
                             calibrate_method=CalibrationMethod.MinMax)
+            import onnx
+
+            onnx.checker.check_model(str(final), full_check=True)
             os.replace(final, path)
         ox.write_atomic(out_dir / f"{source.stem}.calibration.txt", f"{n} crops from {origin}\n")
     return path
