@@ -42,12 +42,14 @@ class EagerNetwork:
             return self.network.encode_template(template_list, anno_list)
 
     def track_step(self, search: torch.Tensor, cache, text_src: torch.Tensor | None = None) -> dict:
-        """Search crop + cached template -> {'pred_boxes': 1 x 1 x 4, 'score': (1,)}, windowed, float32."""
+        """Search crop + cached template -> {'pred_boxes': 1 x 1 x 4, 'score': (1,)}, windowed, float32
+        (plus the head's maps: 'score_map', ...)."""
         with self.autocast():
             out = self._step(search, cache, text_src)
         out = {k: v.float() for k, v in out.items() if torch.is_tensor(v)}
         box, score = select_box(out, self.window)
-        return {"pred_boxes": box.float()[:, None], "score": score.float().reshape(-1)}
+        # the head's maps stay in the dict (for inspection); 'pred_boxes' and 'score' are the final pick
+        return {**out, "pred_boxes": box[:, None], "score": score.reshape(-1)}
 
     def forward_textencoder(self, ids: torch.Tensor) -> torch.Tensor:
         with self.autocast():
