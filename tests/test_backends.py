@@ -27,9 +27,9 @@ def sequence():
     return synthetic_sequence(8, size=SIZE, seed=2, box_size=(30, 22))
 
 
-def tracked(backend: str, frames, boxes) -> np.ndarray:
+def tracked(backend: str, frames, boxes, config: str = "tiny") -> np.ndarray:
     """Boxes (normalised by the frame size) of `backend`, each frame restarted at the ground truth."""
-    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend=backend)
+    tracker = build_tracker(config, random_weights=True, device="cpu", backend=backend)
     tracker.initialize(frames[0], boxes[0])
     out = []
     for frame, gt in zip(frames[1:], boxes[1:]):
@@ -76,6 +76,15 @@ def test_fp32_backends_agree_and_bf16_runs_in_bf16(sequence):
     assert linears and set(dtypes) == {torch.bfloat16} and np.all(np.isfinite(box)) and 0.0 <= score <= 1.0
     deviation = np.abs(tracked("pytorch_bf16", frames, boxes) - eager)
     assert 0 < deviation.max() and deviation.mean() < 0.05  # bf16 moves boxes a little, not far
+
+
+def test_template_blind_model_on_the_graph_backends(sequence):
+    """The ablation without template tokens: its exported step has no foreground input; feeds follow the graph."""
+    frames, boxes = sequence
+    eager = tracked("pytorch", frames[:4], boxes[:4], "tiny_template_blind")
+    for name in ("onnx", "openvino"):
+        np.testing.assert_allclose(tracked(name, frames[:4], boxes[:4], "tiny_template_blind"), eager, atol=1e-3,
+                                   err_msg=name)
 
 
 def test_openvino_bf16_only_where_the_cpu_has_it(monkeypatch):

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated backends (pytorch first)")
     p.add_argument("--runid", type=int, default=100, help="run id of the first backend; the others follow")
     p.add_argument("--threads", type=int, default=0, help="tracking/test.py worker processes")
+    p.add_argument("--torch_threads", type=int, default=0,
+                   help="threads per tracking process, every backend alike (0: torch's default)")
     p.add_argument("--out", required=True, help="folder for backends.md and backends.json")
     args = p.parse_args(argv)
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         runid = args.runid + i
         cmd = [sys.executable, "tracking/test.py", SCRIPT, args.config, "--dataset_name", args.dataset_name,
                "--checkpoint", args.checkpoint, "--backend", name, "--runid", str(runid), "--threads",
-               str(args.threads)]
+               str(args.threads), "--torch_threads", str(args.torch_threads)]
         print(f"\n--- backend {name}\n$ {' '.join(cmd)}", flush=True)
         if subprocess.call(cmd, cwd=ROOT) != 0:
             rows.append({"backend": name, "precision": precision, "skipped": "tracking/test.py failed (see above)"})

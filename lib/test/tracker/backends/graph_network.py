@@ -32,6 +32,7 @@ class GraphNetwork:
         self.network, self.params, self.device, self.folder = network, params, device, Path(folder)
         self.export_allowed = export
         self.compiled: dict[str, object] = {}
+        self._inputs: dict[object, set[str]] = {}
         self.num_templates = max(1, int(params.cfg.TEST.NUM_TEMPLATES))
 
     # -- to be provided by the runtime
@@ -42,6 +43,9 @@ class GraphNetwork:
         raise NotImplementedError
 
     def run(self, compiled: object, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def input_names(self, compiled: object) -> set[str]:
         raise NotImplementedError
 
     # -- the contract
@@ -69,7 +73,11 @@ class GraphNetwork:
         feeds.update((k, to_numpy(v)) for k, v in zip(ox.TEMPLATE_OUTPUTS, template_cache))
         if text_src is not None:
             feeds["text"] = to_numpy(text_src)
-        box, score = self.run(self.graph(ox.step_graph_name(text_src is not None)), feeds, list(ox.STEP_OUTPUTS))
+        graph = self.graph(ox.step_graph_name(text_src is not None))
+        if graph not in self._inputs:  # the exporter drops inputs the model ignores (no template tokens: foreground)
+            self._inputs[graph] = self.input_names(graph)
+        feeds = {k: v for k, v in feeds.items() if k in self._inputs[graph]}
+        box, score = self.run(graph, feeds, list(ox.STEP_OUTPUTS))
         return {"pred_boxes": torch.from_numpy(np.asarray(box))[:, None],
                 "score": torch.from_numpy(np.asarray(score)).reshape(-1)}
 

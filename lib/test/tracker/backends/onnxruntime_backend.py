@@ -69,6 +69,9 @@ class OnnxNetwork(GraphNetwork):
     def run(self, compiled, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
         return compiled.run(outputs, feeds)
 
+    def input_names(self, compiled) -> set[str]:
+        return {i.name for i in compiled.get_inputs()}
+
     def session(self, name: str):
         """The session of graph `name` (kept for callers of the former onnx_backend module)."""
         return self.graph(name)

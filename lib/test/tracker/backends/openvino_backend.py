@@ -64,6 +64,9 @@ class OpenVINONetwork(GraphNetwork):
                   "INFERENCE_NUM_THREADS": str(self.threads)}
         return self.core.compile_model(str(path), "CPU", config).create_infer_request()
 
+    def input_names(self, compiled) -> set[str]:
+        return {name for port in compiled.model_inputs for name in port.get_names()}
+
     def run(self, compiled, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
         result = compiled.infer(feeds)
         by_name = {name: value for port, value in result.items() for name in port.get_names()}
