@@ -8,7 +8,7 @@ openvino_int8, openvino_bf16 where the CPU computes bf16) it runs the ordinary t
 `--backend NAME` and its own `--runid` (one results folder per backend), scores the runs together with
 lib/test/analysis/results.py, and prints and saves a table: AO, AO change against 'pytorch' (eager
 fp32), median ms per frame (from the _time files, initial frames left out) and, for reduced precision
-(bf16, int8), PASS or FAIL: FAIL when its AO falls more than MAX_AO_DROP below fp32. `make demo` runs
+(bf16, int8), PASS or FAIL: FAIL when its AO (a fraction, 0..1) falls more than MAX_AO_DROP below fp32. `make demo` runs
 it as a stage; a backend that cannot run here is listed with the reason.
 """
 from __future__ import annotations
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset_name", default="got10k_val")
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated backends (pytorch first)")
-    p.add_argument("--runid", type=int, default=100, help="run id of the first backend; the others follow")
+    p.add_argument("--runid", type=int, default=100,
+                   help="run id of 'pytorch'; each backend has its own (its index in the default list added)")
     p.add_argument("--threads", type=int, default=0, help="tracking/test.py worker processes")
     p.add_argument("--torch_threads", type=int, default=0,
                    help="threads per tracking process, every backend alike (0: torch's default)")
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"backend {name}: not run here ({why})", flush=True)
             rows.append({"backend": name, "precision": precision, "skipped": why})
             continue
-        runid = args.runid + i
+        runid = args.runid + (BACKENDS.index(name) if name in BACKENDS else len(BACKENDS) + i)  # fixed per name
         cmd = [sys.executable, "tracking/test.py", SCRIPT, args.config, "--dataset_name", args.dataset_name,
                "--checkpoint", args.checkpoint, "--backend", name, "--runid", str(runid), "--threads",
                str(args.threads), "--torch_threads", str(args.torch_threads)]
@@ -107,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"backend": name, "precision": precision})
     results_path = env_settings().results_path
     report = score_trackers(list(specs.values()), get_dataset(args.dataset_name), args.dataset_name, results_path)
-    scores = {s.spec.display_name: s.scores for s in report.scores}
-    reference = scores.get("pytorch", {}).get("AO")
+    scores = {s.spec.display_name: s.metrics for s in report.scores}
+    reference = scores["pytorch"]["AO"] / 100.0 if "pytorch" in scores else None
     for row in rows:
         if "skipped" in row:
             continue
-        row["AO"] = float(scores[row["backend"]]["AO"])
+        row["AO"] = float(scores[row["backend"]]["AO"]) / 100.0  # the analysis reports percent
         row["dAO"] = row["AO"] - reference if reference is not None else float("nan")
         row["ms"] = median_ms(specs[row["backend"]].results_dir(results_path) / args.dataset_name)
         if row["backend"] in REDUCED_PRECISION_BACKENDS:
