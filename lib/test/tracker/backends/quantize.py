@@ -9,8 +9,8 @@ Two quantisers over the same calibration feeds:
   ort_int8_graph      ONNX Runtime's quantize_static (QDQ, per-channel s8 weights, u8 activations;
                       reduced range on CPUs without VNNI) -> backend 'onnx_int8'
   openvino_int8_model NNCF's post-training quantisation of the OpenVINO model  -> backend 'openvino_int8'
-Each result is cached beside its fp32 graph in a sub-folder named by quantiser, library version and
-calibration size; the fp32 folder is keyed by config and weights, so a new checkpoint rebuilds both.
+Each result is cached beside its fp32 graph in a sub-folder named by quantiser, settings version
+(QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and weights, so a new checkpoint rebuilds both.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from lib.test.tracker.backends import onnx_export as ox
 from lib.test.tracker.backends.base import has_vnni
 
 CALIBRATION_SAMPLES = 32
+QUANT_VERSION = "2"  # bump when the quantisation settings change: the cached int8 copies are rebuilt
 # OpenVINO op types NNCF leaves in float: everything but convolutions and matrix products
 NNCF_KEEP_FLOAT = ["Multiply", "Add", "Subtract", "Divide", "Sigmoid", "Clamp", "Maximum", "Minimum", "ReduceMax",
                    "ReduceMean", "TopK", "Softmax", "MVN", "Power", "Sqrt", "Exp", "Concat", "Gather", "Reshape"]
@@ -132,7 +133,7 @@ def _library_tag(name: str) -> str:
 def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, folder: Path,
                    n: int = CALIBRATION_SAMPLES) -> Path:
     """`source` statically quantised by ONNX Runtime (cached in `folder`/ort_int8-<version>-c<n>/)."""
-    out_dir = Path(folder) / f"ort_int8-{_library_tag('onnxruntime')}-c{n}"
+    out_dir = Path(folder) / f"ort_int8-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
     path = out_dir / source.name
     if path.is_file():
         return path
@@ -177,7 +178,7 @@ def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, fold
 def openvino_int8_model(network: nn.Module, params: TrackerParams, source: Path, folder: Path,
                         n: int = CALIBRATION_SAMPLES) -> Path:
     """`source` quantised by NNCF as an OpenVINO IR (cached in `folder`/openvino_int8-<versions>-c<n>/)."""
-    out_dir = Path(folder) / f"openvino_int8-{_library_tag('openvino')}-{_library_tag('nncf')}-c{n}"
+    out_dir = Path(folder) / f"openvino_int8-v{QUANT_VERSION}-{_library_tag('openvino')}-{_library_tag('nncf')}-c{n}"
     path = out_dir / f"{source.stem}.xml"
     if path.is_file():
         return path
