@@ -10,7 +10,8 @@ Two quantisers over the same calibration feeds:
                       reduced range on CPUs without VNNI) -> backend 'onnx_int8'
   openvino_int8_model NNCF's post-training quantisation of the OpenVINO model  -> backend 'openvino_int8'
 Each result is cached beside its fp32 graph in a sub-folder named by quantiser, settings version
-(QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and weights, so a new checkpoint rebuilds both.
+(QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and
+weights, so a new checkpoint rebuilds both.
 """
 from __future__ import annotations
 
