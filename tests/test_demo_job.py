@@ -22,6 +22,13 @@ def test_main_job_runs_end_to_end(tmp_path, repo_root):
         results = ws / "test/tracking_results/sutrack_dinov3" / config / "got10k_val"
         assert len(list(results.glob("GOT-10k_Val_*[0-9].txt"))) == 2
     assert (ws / "plots" / "success_plot.png").is_file()
+    # the per-backend table: a row per backend, eager fp32 the reference, reduced precision checked
+    backends = (ws / "backends" / "backends.md").read_text()
+    assert "| pytorch | fp32 |" in backends and "reference" in backends
+    for name in ("onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16"):
+        assert f"| {name} |" in backends, name
+    assert "PASS" in backends or "FAIL" in backends
+    assert len(list((ws / "test/tracking_results/sutrack_dinov3").glob("tiny_1[0-9][0-9]"))) >= 5
     videos = list((ws / "video").iterdir())  # drawn from the scored results: no second run, no box file
     assert len(videos) == 1 and videos[0].suffix in (".mp4", ".avi") and videos[0].stem.startswith("GOT-10k_Val_")
     assert "drawn from the scored results" in out

@@ -158,13 +158,14 @@ def test_six_channels_and_language(sequence):
 
 def test_build_tracker_entry_point_and_checkpoint(tmp_path, sequence):
     frames, boxes = sequence
-    random_tracker = build_tracker("tiny", random_weights=True, device="cpu")
+    random_tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="pytorch")
     expected = []
     random_tracker.initialize(frames[0], boxes[0])
     expected = [random_tracker.track(frame) for frame in frames[1:4]]
     ckpt = tmp_path / "SUTRACK_ep0002.pth.tar"
     torch.save({"net": random_tracker.tracker.network.state_dict(), "epoch": 2}, ckpt)
-    bgr = build_tracker("experiments/sutrack_dinov3/tiny.yaml", checkpoint=str(ckpt), device="cpu", bgr=True)
+    bgr = build_tracker("experiments/sutrack_dinov3/tiny.yaml", checkpoint=str(ckpt), device="cpu", bgr=True,
+                        backend="pytorch")
     bgr.initialize(np.ascontiguousarray(frames[0][..., ::-1]), boxes[0])
     got = [bgr.track(np.ascontiguousarray(frame[..., ::-1])) for frame in frames[1:4]]
     assert got == expected

@@ -12,7 +12,9 @@ resumes.
 
 It trains the tiny config twice with the same budget and seed: as is, and as its template-blind
 ablation (`tiny_template_blind.yaml`, no template tokens and no similarity map), then scores both and
-a tracker that stays at the first box on the demo val split (GOT-10k AO, SR, AUC, FPS). The two
+a tracker that stays at the first box on the demo val split (GOT-10k AO, SR, AUC, FPS), then tracks
+the split again with every backend available on this machine (backends/backends.md: AO, its change
+against eager fp32 and ms per frame; bf16 and int8 fail there when AO drops by more than 0.01). The two
 trainings run side by side, each on half the cores (`--no-parallel`: one after the other on all):
 a model this small keeps one core busy far better than two, so together they finish ~1.4x sooner.
 """
@@ -193,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     run_stage("4. score", [py, "tracking/analysis_results.py", "--dataset", DATASET, "--plot_dir",
                            str(workspace / "plots"), "--trackers", *trackers], env)
 
+    # every backend on the trained model: AO, AO change against eager fp32, ms per frame; reduced precision
+    # (bf16, int8) is marked FAIL when its AO drops more than 0.01 (tracking/validate_backends.py)
+    if not (workspace / "backends" / "backends.md").is_file():
+        run_stage(f"4b. backends: {args.config} on the demo val split with every backend available here",
+                  [py, "tracking/validate_backends.py", "--config", args.config, "--checkpoint",
+                   str(checkpoint_path(workspace, args.config, args.epochs)), "--dataset_name", DATASET,
+                   "--threads", str(args.threads), "--out", str(workspace / "backends")], env)
+
     from lib.test.analysis.video import render_results_video
 
     scored_dir = TrackerSpec(SCRIPT, args.config).dataset_dir(results_path, DATASET)
@@ -204,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
           f"with ground truth {float(np.nanmean(ious)):.2f})", flush=True)
 
     print(f"\nmain job finished in {(time.perf_counter() - job_start) / 60:.1f} min; outputs in {workspace}:")
-    print(f"  plots: {workspace / 'plots'}   video: {workspace / 'video'}   logs: {workspace / 'logs'}")
+    print(f"  plots: {workspace / 'plots'}   video: {workspace / 'video'}   logs: {workspace / 'logs'}   "
+          f"backends: {workspace / 'backends' / 'backends.md'}")
     return 0
 
 

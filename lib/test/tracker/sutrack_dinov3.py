@@ -1,11 +1,12 @@
 """SUTrack-DINOv3 tracker: cached template features, per-frame search crop, Hann window, template update.
 
-The network comes from a backend (`BACKENDS`, name -> loader(params, device)); every backend returns an
-object with `encode_template(template_list, template_anno_list)`, `track_step(search, template_cache,
-text_src)` (-> dict with `pred_boxes` B x 1 x 4 normalised cxcywh, `score_map`, and for the CENTER
-head `size_map`, `offset_map`), or, when the backend post-processes inside its graph (ONNX: Hann window
-and `cal_bbox`), `pred_boxes` and `score` (B) already final; and, for language, `forward_textencoder(ids)`.
-The ONNX backend registers itself from `lib/test/tracker/onnx_backend.py` when that module exists.
+The network comes from a backend (`BACKENDS`, name -> loader(params, device)); every registered backend
+follows one contract (lib/test/tracker/backends/base.py): `encode_template(template_list, anno_list)`,
+`track_step(search, template_cache, text_src)` -> `pred_boxes` 1 x 1 x 4 normalised cxcywh and `score`
+(1,), final (Hann window and `cal_bbox` applied), and, for language, `forward_textencoder(ids)`. A bare
+model passed as `network=` may instead return the head's maps; the tracker then windows them itself.
+'pytorch' and 'pytorch_bf16' are registered here; the others when their module (backends/__init__.py:
+BACKEND_MODULES) is first asked for.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from lib.test.parameter.sutrack_dinov3 import (
     read_checkpoint,
     untrained_network,
 )
+from lib.test.tracker.backends import BACKEND_MODULES
+from lib.test.tracker.backends.pytorch import EagerNetwork
 from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
 from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
 from lib.utils.crop import sample_target
@@ -39,7 +42,7 @@ BOX_MARGIN = 10  # pixels of the box kept inside the image (SUTrack's clip_box m
 NetworkLoader = Callable[[TrackerParams, torch.device], Any]
 BACKENDS: dict[str, NetworkLoader] = {}
 # modules that call register_backend on import
-OPTIONAL_BACKENDS = {"onnx": "lib.test.tracker.onnx_backend", "onnx_int8": "lib.test.tracker.onnx_backend"}
+OPTIONAL_BACKENDS = dict(BACKEND_MODULES)
 
 
 def register_backend(name: str, loader: NetworkLoader) -> None:
@@ -90,12 +93,31 @@ def build_network(params: TrackerParams) -> torch.nn.Module:
     return network.eval()
 
 
-def load_pytorch_network(params: TrackerParams, device: torch.device) -> torch.nn.Module:
-    """Backend 'pytorch': the eager model on `device`."""
-    return build_network(params).to(device)
+def tracker_window(params: TrackerParams) -> torch.Tensor | None:
+    """The tracker's Hann window over the score map (None when TEST.WINDOW is off)."""
+    grid = feature_grid(int(params.cfg.TEST.SEARCH_SIZE), params.cfg.MODEL.ENCODER.STRIDE)
+    return hann2d(*grid) if params.cfg.TEST.WINDOW else None
+
+
+def load_pytorch_network(params: TrackerParams, device: torch.device) -> EagerNetwork:
+    """Backend 'pytorch': the eager model on `device`, fp32."""
+    return EagerNetwork(build_network(params).to(device), tracker_window(params), device)
+
+
+def load_pytorch_bf16_network(params: TrackerParams, device: torch.device) -> EagerNetwork:
+    """Backend 'pytorch_bf16' (opt-in): the eager model under bf16 autocast (CPU or CUDA). On CPUs without
+    avx512_bf16 / AMX bf16 is emulated and slower than fp32 (tracking/profile_model.py shows it)."""
+    return EagerNetwork(build_network(params).to(device), tracker_window(params), device, torch.bfloat16,
+                        name="pytorch_bf16")
 
 
 register_backend("pytorch", load_pytorch_network)
+register_backend("pytorch_bf16", load_pytorch_bf16_network)
+
+
+def available_backends() -> list[str]:
+    """Every backend name: registered ones and those whose module registers them on import."""
+    return sorted(set(BACKENDS) | set(OPTIONAL_BACKENDS))
 
 
 def per_dataset(node: CfgNode, dataset_name: str | None):
@@ -309,8 +331,9 @@ def build_tracker(config: str | Path, checkpoint: str | Path | None = None, devi
 
     checkpoint: a `.pth.tar` from training; None takes TEST.EPOCH's checkpoint under save_dir (a missing
     one raises naming the path) unless `random_weights` (seeded by `seed`, for smoke runs).
-    device: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...; backend: a key of BACKENDS
-    ('pytorch'; 'onnx' when installed), None = the config's TEST.BACKEND. dataset_name selects the
+    device: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...; backend: 'auto', 'pytorch', 'onnx',
+    'openvino', 'pytorch_bf16', 'onnx_int8', 'openvino_int8', 'openvino_bf16' (lib/test/tracker/backends/),
+    None = the config's TEST.BACKEND (default 'auto'). dataset_name selects the
     per-dataset TEST keys (template update, multi-modal, language). bgr: frames come from cv2. onnx_dir:
     graphs from tracking/export_onnx.py for backend 'onnx' (default: exported into the cache on first use).
     params: parameters already built by `parameters()` (then config, checkpoint, random_weights and seed

@@ -1,0 +1,207 @@
+"""Static int8 post-training quantisation of the exported graphs, calibrated on training crops.
+
+Calibration crops come from the training pipeline (`SUTrackProcessing`: jittered template and search
+crops of the training datasets in DATA.TRAIN.DATASETS_NAME, then GOT10K_train_full); where none is
+configured, from synthetic sequences (lib/data/synthetic/writers.py). The template features fed to
+the step come from the fp32 model on the sample's template crop, as at tracking time.
+
+Two quantisers over the same calibration feeds:
+  ort_int8_graph      ONNX Runtime's quantize_static (QDQ, per-channel s8 weights, u8 activations;
+                      reduced range on CPUs without VNNI) -> backend 'onnx_int8'
+  openvino_int8_model NNCF's post-training quantisation of the OpenVINO model  -> backend 'openvino_int8'
+Each result is cached beside its fp32 graph in a sub-folder named by quantiser, settings version
+(QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and
+weights, so a new checkpoint rebuilds both.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lib.test.parameter.sutrack_dinov3 import TrackerParams
+from lib.test.tracker.backends import onnx_export as ox
+from lib.test.tracker.backends.base import has_vnni
+
+CALIBRATION_SAMPLES = 32
+QUANT_VERSION = "2"  # bump when the quantisation settings change: the cached int8 copies are rebuilt
+# OpenVINO op types NNCF leaves in float: everything but convolutions and matrix products
+NNCF_KEEP_FLOAT = ["Multiply", "Add", "Subtract", "Divide", "Sigmoid", "Clamp", "Maximum", "Minimum", "ReduceMax",
+                   "ReduceMean", "TopK", "Softmax", "MVN", "Power", "Sqrt", "Exp", "Concat", "Gather", "Reshape"]
+log = logging.getLogger(__name__)
+
+
+def _training_source(params: TrackerParams, rng: np.random.Generator):
+    """An iterator of (frames [template, search], boxes) pairs from the first training dataset that loads;
+    None when no training dataset is configured."""
+    from lib.train.dataset import build_train_dataset
+
+    names = [*params.cfg.DATA.TRAIN.DATASETS_NAME, "GOT10K_train_full"]
+    for name in dict.fromkeys(names):
+        try:
+            dataset = build_train_dataset(name)
+        except (FileNotFoundError, ValueError, KeyError, OSError):
+            continue
+        if dataset.get_num_sequences() == 0:
+            continue
+
+        def draw(dataset=dataset):
+            while True:
+                seq = int(rng.integers(dataset.get_num_sequences()))
+                n = dataset.get_num_frames(seq)
+                ids = sorted(int(i) for i in rng.integers(0, n, size=2))
+                try:
+                    frames, anno, _ = dataset.get_frames(seq, ids)
+                except (OSError, ValueError):
+                    continue
+                yield frames, [np.asarray(b, dtype=np.float64) for b in anno["bbox"]]
+        return name, draw()
+    return None
+
+
+def _synthetic_source(rng: np.random.Generator):
+    from lib.data.synthetic.writers import synthetic_sequence
+
+    while True:
+        frames, boxes = synthetic_sequence(8, size=(320, 240), seed=int(rng.integers(1 << 30)), box_size=(48, 36))
+        i, j = sorted(int(k) for k in rng.integers(0, len(frames), size=2))
+        yield [frames[i], frames[j]], [boxes[i], boxes[j]]
+
+
+def calibration_crops(params: TrackerParams, n: int = CALIBRATION_SAMPLES, seed: int = 0
+                      ) -> tuple[str, list[dict[str, torch.Tensor]]]:
+    """(source name, `n` processed training samples: normalised template/search crops and template boxes)."""
+    from lib.train.data.processing import SampleError, SUTrackProcessing
+
+    rng = np.random.default_rng(seed)
+    found = _training_source(params, rng)
+    source, draw = found if found is not None else ("synthetic", _synthetic_source(rng))
+    processing = SUTrackProcessing(params.cfg)
+    samples: list[dict[str, torch.Tensor]] = []
+    for _ in range(50 * n):
+        if len(samples) == n:
+            break
+        frames, boxes = next(draw)
+        sample = {"template_frames": frames[:1], "template_boxes": boxes[:1], "search_frames": frames[1:],
+                  "search_boxes": boxes[1:], "dataset": source, "task_index": 0, "nlp": None}
+        try:
+            samples.append(processing(sample, rng))
+        except SampleError:
+            continue
+    if len(samples) < n:
+        raise RuntimeError(f"calibration: only {len(samples)} of {n} usable training samples from {source}")
+    return source, samples
+
+
+def calibration_feeds(network: nn.Module, params: TrackerParams, graph: str, n: int = CALIBRATION_SAMPLES
+                      ) -> tuple[str, list[dict[str, np.ndarray]]]:
+    """Input feeds of graph 'step', 'step_text' or 'backbone' for `n` training samples."""
+    source, samples = calibration_crops(params, n)
+    feeds = []
+    num_templates = max(1, int(params.cfg.TEST.NUM_TEMPLATES))
+    text = None
+    if graph == "step_text":
+        from lib.models.sutrack_dinov3.clip import tokenize
+
+        ids = tokenize([None], int(params.cfg.MODEL.TEXT_ENCODER.CONTEXT_LENGTH))
+        with torch.inference_mode():
+            text = network.forward_textencoder(ids).float().numpy()
+    for s in samples:
+        search = s["search_images"][:1].float()
+        feed = {"search": search.numpy()}
+        if graph != "backbone":
+            template, anno = s["template_images"][:1].float(), s["template_anno"][:1].float()
+            with torch.inference_mode():
+                cache = network.encode_template([template] * num_templates, [anno] * num_templates)
+            feed.update((k, np.ascontiguousarray(v.float().numpy())) for k, v in zip(ox.TEMPLATE_OUTPUTS, cache))
+            if text is not None:
+                feed["text"] = text
+        feeds.append(feed)
+    return source, feeds
+
+
+def _library_tag(name: str) -> str:
+    import importlib
+
+    return f"{name}-{importlib.import_module(name).__version__.split('-')[0]}"
+
+
+def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, folder: Path,
+                   n: int = CALIBRATION_SAMPLES) -> Path:
+    """`source` statically quantised by ONNX Runtime (cached in `folder`/ort_int8-<version>-c<n>/)."""
+    out_dir = Path(folder) / f"ort_int8-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
+    path = out_dir / source.name
+    if path.is_file():
+        return path
+    with ox.export_lock(Path(folder)):
+        if path.is_file():
+            return path
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        origin, feeds = calibration_feeds(network, params, source.stem, n)
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.items = iter(feeds)
+
+            def get_next(self):
+                return next(self.items, None)
+
+        log.info("quantising %s to int8 (ONNX Runtime, %d calibration crops from %s)", source.name, n, origin)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".quantize-") as tmp, ox.quiet_root_logger():
+            pre, final = Path(tmp) / "pre.onnx", Path(tmp) / source.name
+            quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
+            quantize_static(str(pre), str(final), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            reduce_range=not has_vnni(), activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                            calibrate_method=CalibrationMethod.MinMax)
+            import onnx
+
+            onnx.checker.check_model(str(final), full_check=True)
+            os.replace(final, path)
+        ox.write_atomic(out_dir / f"{source.stem}.calibration.txt", f"{n} crops from {origin}\n")
+    return path
+
+
+def openvino_int8_model(network: nn.Module, params: TrackerParams, source: Path, folder: Path,
+                        n: int = CALIBRATION_SAMPLES) -> Path:
+    """`source` quantised by NNCF as an OpenVINO IR (cached in `folder`/openvino_int8-<versions>-c<n>/)."""
+    out_dir = Path(folder) / f"openvino_int8-v{QUANT_VERSION}-{_library_tag('openvino')}-{_library_tag('nncf')}-c{n}"
+    path = out_dir / f"{source.stem}.xml"
+    if path.is_file():
+        return path
+    with ox.export_lock(Path(folder)):
+        if path.is_file():
+            return path
+        import nncf
+        import openvino as ov
+
+        origin, feeds = calibration_feeds(network, params, source.stem, n)
+        log.info("quantising %s to int8 (NNCF, %d calibration crops from %s)", source.name, n, origin)
+        model = ov.Core().read_model(str(source))
+        with ox.quiet_root_logger():
+            # only the convolutions and matrix products: the window, peak search and box decoding stay f32
+            # (quantising them too made ties of the windowed score map and dropped the demo's AO to 0.17)
+            quantized = nncf.quantize(model, nncf.Dataset(feeds), subset_size=len(feeds),
+                                      preset=nncf.QuantizationPreset.MIXED, fast_bias_correction=True,
+                                      ignored_scope=nncf.IgnoredScope(types=NNCF_KEEP_FLOAT, validate=False))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".quantize-") as tmp:
+            ov.save_model(quantized, str(Path(tmp) / path.name))
+            os.replace(Path(tmp) / path.with_suffix(".bin").name, path.with_suffix(".bin"))
+            os.replace(Path(tmp) / path.name, path)  # the .xml last: its presence marks a whole model
+        ox.write_atomic(out_dir / f"{source.stem}.calibration.txt", f"{n} crops from {origin}\n")
+    return path
