@@ -15,6 +15,7 @@ from conftest import load_script
 
 from lib.config.sutrack_dinov3.config import load_config
 from lib.data.synthetic.writers import write_got10k
+from lib.test.tracker.backends import FP32_BACKENDS
 
 ROOT = Path(__file__).resolve().parents[1]
 N_SEQ, N_FRAMES = 3, 6
@@ -59,7 +60,8 @@ def test_layout_and_formats(baseline, got10k):
                            + ["provenance.json"])
     (record,) = json.loads((baseline / "provenance.json").read_text())["records"].values()
     assert record["weights"] == "random weights, seed 0" and record["checkpoint"] is None
-    assert record["config"] == "tiny" and record["dataset"] == "got10k_val" and record["backend"] == "pytorch"
+    assert record["config"] == "tiny" and record["dataset"] == "got10k_val"
+    assert record["backend"] == "auto" and record["backend_resolved"] in FP32_BACKENDS  # the default, and its pick
     assert record["config_sha256"] == hashlib.sha256(load_config(record["config_file"]).dump().encode()).hexdigest()
     assert record["code_version"] and record["date"]
     assert {(baseline / f"{s}_provenance.txt").read_text().strip() for s in gt} == {record["id"]}

@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         spec = TrackerRun(args.tracker_name, args.tracker_param, args.dataset_name, args.runid,
                           checkpoint=args.checkpoint, random_weights=args.random_weights, seed=args.seed,
                           backend=args.backend, results_path=args.results_path)
-        record = spec.provenance()  # builds the parameters once: a bad config or checkpoint stops here
+        device = args.device
+        if device == "auto" and world_size > 1 and torch.cuda.is_available():
+            device = f"cuda:{local_rank % torch.cuda.device_count()}"
+        record = spec.provenance(device)  # builds the parameters once: a bad config or checkpoint stops here
         from lib.test.evaluation import get_dataset
 
         full = get_dataset(args.dataset_name)
@@ -96,9 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     broken = list(full.skipped) if args.sequence is None else []
     if rank == 0:
         print(f"Run {describe(record)}", flush=True)
-    device = args.device
-    if device == "auto" and world_size > 1 and torch.cuda.is_available():
-        device = f"cuda:{local_rank % torch.cuda.device_count()}"
     num_gpus = torch.cuda.device_count() if args.num_gpus is None else args.num_gpus
     group = _process_group(world_size)
     try:

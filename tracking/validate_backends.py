@@ -46,7 +46,7 @@ def unavailable(name: str, config: str, checkpoint: str) -> str | None:
 
 def median_ms(results_dir: Path) -> float:
     """Median seconds per tracked frame over the run's _time files (each sequence's initial frame left out)."""
-    from lib.test.analysis.results import load_values
+    from lib.test.results import load_values
 
     times = [load_values(p)[1:].ravel() for p in sorted(results_dir.rglob("*_time.txt"))]
     return 1e3 * float(np.median(np.concatenate(times))) if times else float("nan")
@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for backends.md and backends.json")
     args = p.parse_args(argv)
 
-    from lib.test.analysis.results import TrackerSpec, score_trackers
+    from lib.test.analysis.results import score_trackers
     from lib.test.evaluation import get_dataset
+    from lib.test.results import TrackerSpec
     from lib.utils.io import atomic_write_bytes
     from lib.utils.settings import env_settings
 

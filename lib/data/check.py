@@ -4,7 +4,8 @@ root, count the sequences found against the split list's count, name the first m
 
 Status of a dataset: ok (complete), incomplete (sequences missing, or fewer than the benchmark has),
 broken (a sampled sequence cannot be read), no root (settings key unset or folder missing), wrong layout
-(root exists, nothing found where the layout puts it), error (the split cannot apply to this root).
+(root exists, nothing found where the layout puts it), error (the split cannot apply to this root), test leak
+(a training dataset holds sequences of a benchmark's test split: LaSOT test, GOT-10k test, TrackingNet TEST).
 """
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from pathlib import Path
 
 from lib.data.catalog import TRAIN_DATASETS, Resolved, present
 from lib.data.layouts import Layout
-from lib.data.splits import SplitError
+from lib.data.splits import SplitError, test_split_reason
 from lib.utils.image import read_image, read_rgbx
 from lib.utils.settings import Settings, env_settings
 
 __all__ = ["EVAL_COUNTS", "FATAL", "CheckRow", "DataCheckError", "check_datasets", "format_table"]
 
-FATAL = ("no root", "wrong layout", "error")  # a dataset missing entirely: training cannot start
+FATAL = ("no root", "wrong layout", "error", "test leak")  # training cannot start (missing, or leaking)
 SHOW_MISSING = 5  # missing / broken names shown per dataset
 # sequences in each evaluation set as the benchmark publishes it (those with a split list use its count)
 EVAL_COUNTS = {"otb": 100, "nfs": 100, "uav": 123, "trackingnet": 511, "got10k_test": 180, "got10k_val": 180,
@@ -157,7 +158,14 @@ def check_one(name: str, settings: Settings, sample: int | None = 0, evaluation:
     except (SplitError, ValueError) as e:
         return CheckRow(name, getattr(settings, entry.root_key, "") if entry else "-", None, 0, status="error",
                         layout=layout_doc, notes=[str(e)])
-    return _row(name, root, resolved, layout_doc, sample, bar)
+    row = _row(name, root, resolved, layout_doc, sample, bar)
+    leaks = [] if evaluation else [(n, r) for n in resolved.names if (r := test_split_reason(n))]
+    if leaks:  # training would refuse these (catalog.refuse_test_sequences): say so before anything is built
+        row.status = "test leak"
+        shown = ", ".join(f"{n} ({r})" for n, r in leaks[:SHOW_MISSING])
+        row.notes.append(f"{len(leaks)} sequence(s) of a benchmark's test split: {shown}; remove them from the "
+                         "mix (DATA.TRAIN.DATASETS_NAME) or from the root")
+    return row
 
 
 def check_datasets(train: Iterable[str], evaluation: Iterable[str] = (), settings: Settings | None = None,

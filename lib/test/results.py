@@ -255,8 +255,9 @@ def code_version() -> str:
         return "unknown"
 
 
-def make_record(tracker: str, params, backend: str, dataset: str) -> dict:
-    """The provenance record of a run: `params` is lib.test.parameter's TrackerParams (config as resolved)."""
+def make_record(tracker: str, params, backend: str, dataset: str, resolved_backend: str | None = None) -> dict:
+    """The provenance record of a run: `params` is lib.test.parameter's TrackerParams (config as resolved);
+    `backend` as requested, `resolved_backend` what 'auto' picked (recorded and shown, not part of the id)."""
     config_text = params.cfg.dump()
     if params.checkpoint is None:
         weights, ckpt, ckpt_hash = f"random weights, seed {params.seed}", None, None
@@ -264,8 +265,8 @@ def make_record(tracker: str, params, backend: str, dataset: str) -> dict:
         weights, ckpt, ckpt_hash = "checkpoint", str(Path(params.checkpoint).resolve()), sha256_file(params.checkpoint)
     record = {"tracker": tracker, "config": params.config_name, "config_file": str(params.yaml_file),
               "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(), "weights": weights,
-              "checkpoint": ckpt, "checkpoint_sha256": ckpt_hash, "backend": backend, "dataset": dataset,
-              "code_version": code_version(),
+              "checkpoint": ckpt, "checkpoint_sha256": ckpt_hash, "backend": backend,
+              "backend_resolved": resolved_backend or backend, "dataset": dataset, "code_version": code_version(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     record["id"] = record_id(record)
     return record
@@ -287,8 +288,14 @@ def describe(record: dict | None, rid: str | None = None) -> str:
     if record.get("checkpoint"):
         weights = f"checkpoint {record['checkpoint']} (sha256 {str(record.get('checkpoint_sha256'))[:12]})"
     return (f"[{record.get('id')}] config {record.get('config')} (sha256 {str(record.get('config_sha256'))[:12]}), "
-            f"{weights}, backend {record.get('backend')}, dataset {record.get('dataset')}, "
+            f"{weights}, backend {_backend(record)}, dataset {record.get('dataset')}, "
             f"code {record.get('code_version')}, {record.get('date')}")
+
+
+def _backend(record: dict) -> str:
+    """'onnx', or 'auto -> onnx' when 'auto' picked it."""
+    backend, resolved = record.get("backend"), record.get("backend_resolved")
+    return f"{backend} -> {resolved}" if resolved and resolved != backend else str(backend)
 
 
 def read_records(folder: str | Path) -> dict[str, dict]:

@@ -135,7 +135,7 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
     for spec in trackers:
         spec.dataset_results_dir.mkdir(parents=True, exist_ok=True)
         if spec.record is None:
-            spec.provenance()
+            spec.provenance(device)
         removed = claim_folder(spec.dataset_results_dir, spec.record, overwrite)
         if removed and rank == 0:
             print(f"{spec.label}: removed the results of {len(removed)} sequence(s) made by another run "

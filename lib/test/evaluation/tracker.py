@@ -71,10 +71,24 @@ class TrackerRun:
         return parameters(self.config, checkpoint=self.checkpoint, random_weights=self.random_weights,
                           seed=self.seed)
 
-    def provenance(self) -> dict:
-        """This run's provenance record (lib.test.results.make_record), kept in `record`."""
+    def provenance(self, device: str = "auto") -> dict:
+        """This run's provenance record (lib.test.results.make_record), kept in `record`.
+
+        Backend 'auto' is resolved here, once (lib/test/tracker/backends/auto.py), and every worker runs the
+        backend it picked; the record keeps both ('auto' decides the record's identity: every backend it can
+        pick agrees with eager fp32 within 1e-3 of the frame, so a resume on a machine where it picks
+        another one still belongs to the same run).
+        """
         params = self.parameters()
-        record = make_record(self.name, params, self.backend or str(params.cfg.TEST.BACKEND), self.dataset_name)
+        requested = self.backend or str(params.cfg.TEST.BACKEND)
+        resolved = requested
+        if requested == "auto":
+            from lib.test.tracker.backends.auto import choose
+            from lib.test.tracker.sutrack_dinov3 import resolve_device
+
+            resolved, _ = choose(params, resolve_device(device))
+            self.backend = resolved
+        record = make_record(self.name, params, requested, self.dataset_name, resolved_backend=resolved)
         self.record = record
         return record
 
