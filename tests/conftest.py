@@ -37,6 +37,17 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SUTRACK_SAVE_DIR", str(base / "output"))
 
 
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    """root(key) -> tmp/<key>, created and set as the settings key (SUTRACK_<KEY>): a dataset root for one test."""
+    def point(key: str) -> Path:
+        path = tmp_path / key
+        path.mkdir(exist_ok=True)
+        monkeypatch.setenv(f"SUTRACK_{key.upper()}", str(path))
+        return path
+    return point
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

@@ -34,17 +34,6 @@ COUNTS = {"got10k_train_full_split.txt": 9335, "got10k_train_split.txt": 7934, "
 FULL_NAMES = [f"GOT-10k_Train_{i:06d}" for i in range(1, GOT10K_TRAIN_COUNT + 1)]
 
 
-@pytest.fixture
-def point(tmp_path, monkeypatch):
-    """point(key) -> tmp/<key>, set as SUTRACK_<KEY>."""
-    def set_root(key: str) -> Path:
-        path = tmp_path / key
-        path.mkdir(exist_ok=True)
-        monkeypatch.setenv(f"SUTRACK_{key.upper()}", str(path))
-        return path
-    return set_root
-
-
 def test_shipped_lists_have_the_documented_counts():
     assert sorted(p.name for p in DATA_SPECS.glob("*.txt")) == sorted(COUNTS)
     for file, count in COUNTS.items():
@@ -74,8 +63,8 @@ def test_vot_splits_never_hold_an_excluded_name():
     assert sorted(full) == FULL_NAMES  # a permutation of all of train
 
 
-def test_got10k_index_splits_on_a_full_root(point):
-    base = point("got10k_dir")
+def test_got10k_index_splits_on_a_full_root(root):
+    base = root("got10k_dir")
     vottrain, votval = got10k_split_numbers("got10k_vot_train_split.txt", 1), got10k_split_numbers(
         "got10k_vot_val_split.txt", 1)
     numbers = vottrain + votval + [4]  # GOT-10k_Train_000004 is excluded by VOT
@@ -95,8 +84,8 @@ def test_got10k_index_splits_on_a_full_root(point):
     np.testing.assert_allclose(train.get_sequence_info(0)["bbox"].numpy(), written[names[0]], atol=1e-3)
 
 
-def test_got10k_index_splits_refuse_custom_data_but_train_full_takes_it_all(point):
-    base = point("got10k_dir")
+def test_got10k_index_splits_refuse_custom_data_but_train_full_takes_it_all(root):
+    base = root("got10k_dir")
     written = W.write_got10k(base, "train", n_sequences=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -107,8 +96,8 @@ def test_got10k_index_splits_refuse_custom_data_but_train_full_takes_it_all(poin
             Got10k(split)
 
 
-def test_trackingnet_classes_come_from_the_class_map(point):
-    base = point("trackingnet_dir")
+def test_trackingnet_classes_come_from_the_class_map(root):
+    base = root("trackingnet_dir")
     videos = list(trackingnet_classmap())[:2]
     W.write_trackingnet(base, "TRAIN_0", names=videos)
     ds = build_train_dataset("TRACKINGNET")
@@ -118,10 +107,10 @@ def test_trackingnet_classes_come_from_the_class_map(point):
     assert {trackingnet_classmap()[v] for v in videos} == {"airplane", "person"}  # the map's first two lines
 
 
-def test_otb99_lang_evaluates_the_test_list_only(point):
+def test_otb99_lang_evaluates_the_test_list_only(root):
     from lib.test.evaluation import get_dataset
 
-    W.write_otb99_lang(point("otb99_lang_dir"), ("Biker", "Basketball"), split="test")  # Basketball: train list
+    W.write_otb99_lang(root("otb99_lang_dir"), ("Biker", "Basketball"), split="test")  # Basketball: train list
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seqs = get_dataset("otb99_lang")
@@ -129,12 +118,12 @@ def test_otb99_lang_evaluates_the_test_list_only(point):
 
 
 # ----------------------------------------------------------------------------- no test sequences in training
-def test_mixes_with_test_sequences_are_refused(point):
-    custom = point("custom_dir")
+def test_mixes_with_test_sequences_are_refused(root):
+    custom = root("custom_dir")
     W.write_custom(custom, names=("walk", "airplane-1"))  # airplane-1 is a LaSOT test sequence
     with pytest.raises(LeakageError, match=r"CUSTOM: 1 sequence.*airplane-1 \(LaSOT test\)"):
         CustomDataset()
-    tn = point("trackingnet_dir")
+    tn = root("trackingnet_dir")
     W.write_trackingnet(tn, "TRAIN_0", n_videos=1)
     W.write_trackingnet(tn, "TEST", n_videos=1)
     with pytest.raises(LeakageError, match=r"TRACKINGNET.*TEST/test_video0_0 \(TrackingNet TEST\)"):
@@ -142,8 +131,8 @@ def test_mixes_with_test_sequences_are_refused(point):
     assert len(TrackingNet()) == 1  # the default takes TRAIN_<i> only
 
 
-def test_training_refuses_to_start_naming_dataset_and_sequences(point, tmp_path, capsys):
-    custom = point("custom_dir")
+def test_training_refuses_to_start_naming_dataset_and_sequences(root, tmp_path, capsys):
+    custom = root("custom_dir")
     W.write_custom(custom, names=("GOT-10k_Test_000007", "walk"))
     opts = ["DATA.TRAIN.DATASETS_NAME", "['CUSTOM']", "DATA.TRAIN.DATASETS_RATIO", "[1]"]
     code = run_training.main(["--config", "tiny", "--save_dir", str(tmp_path / "out"), "--opts", *opts])
@@ -156,8 +145,8 @@ def test_training_refuses_to_start_naming_dataset_and_sequences(point, tmp_path,
 VAST = ("Yellow-Throated Warbler-2", "Dogfish Shark-1", "Colorimeter-1")  # from vasttrack_train_split.txt
 
 
-def test_vasttrack_loads_exactly_the_listed_names(point):
-    base = point("vasttrack_dir")
+def test_vasttrack_loads_exactly_the_listed_names(root):
+    base = root("vasttrack_dir")
     written = W.write_vasttrack(base, VAST + ("Colorimeter-999",))  # the last is in no list
     with pytest.warns(UserWarning, match="not found under"):
         ds = build_train_dataset("VASTTRACK")
@@ -171,8 +160,8 @@ def test_vasttrack_loads_exactly_the_listed_names(point):
     assert ds.get_frame_path(i, 0).endswith("Yellow-Throated Warbler/Yellow-Throated Warbler-2/imgs/00001.jpg")
 
 
-def test_vasttrack_trains_one_step(point, tmp_path):
-    W.write_vasttrack(point("vasttrack_dir"), VAST[:2], n_frames=8)
+def test_vasttrack_trains_one_step(root, tmp_path):
+    W.write_vasttrack(root("vasttrack_dir"), VAST[:2], n_frames=8)
     opts = ["DATA.TRAIN.DATASETS_NAME", "['VASTTRACK']", "DATA.TRAIN.DATASETS_RATIO", "[1]", "TRAIN.BATCH_SIZE", "2",
             "TRAIN.NUM_WORKER", "0"]
     with warnings.catch_warnings():

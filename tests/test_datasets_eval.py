@@ -18,17 +18,6 @@ from lib.utils.image import (
 )
 
 
-@pytest.fixture
-def root(tmp_path, monkeypatch):
-    """Return a function that points settings key <key> at tmp/<key> and gives that folder."""
-    def point(key: str):
-        path = tmp_path / key
-        path.mkdir(exist_ok=True)
-        monkeypatch.setenv(f"SUTRACK_{key.upper()}", str(path))
-        return path
-    return point
-
-
 def _check(seqs, written, dataset):
     assert sorted(s.name for s in seqs) == sorted(written)
     for seq in seqs:

@@ -23,17 +23,6 @@ from lib.train.dataset import (
 from lib.utils.settings import env_settings
 
 
-@pytest.fixture
-def root(tmp_path, monkeypatch):
-    """Return a function that points settings key <key> at tmp/<key> and gives that folder."""
-    def point(key: str) -> Path:
-        path = tmp_path / key
-        path.mkdir(exist_ok=True)
-        monkeypatch.setenv(f"SUTRACK_{key.upper()}", str(path))
-        return path
-    return point
-
-
 def _boxes(dataset, seq_id):
     return dataset.get_sequence_info(seq_id)["bbox"].numpy()
 
