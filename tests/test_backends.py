@@ -106,17 +106,18 @@ def test_int8_calibrates_on_training_crops_and_is_cached(tmp_path, monkeypatch, 
     assert source == "GOT10K_train_full" and len(samples) == 4
     assert samples[0]["search_images"].shape[-1] == params.cfg.DATA.SEARCH.SIZE
     frames, boxes = sequence
-    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="openvino_int8")
+    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="onnx_int8")
     tracker.initialize(frames[0], boxes[0])
     box, score = tracker.track(frames[1])
     assert np.all(np.isfinite(box)) and 0.0 <= score <= 1.0
     folder = tracker.tracker.network.folder
-    (ir,) = folder.glob("openvino_int8-*/step.xml")
-    assert "crops from GOT10K_train_full" in ir.with_name("step.calibration.txt").read_text()
-    import nncf
+    (graph,) = folder.glob("ort_int8-*/step.onnx")
+    assert "crops from GOT10K_train_full" in graph.with_name("step.calibration.txt").read_text()
+    import onnxruntime.quantization
 
-    monkeypatch.setattr(nncf, "quantize", lambda *a, **k: pytest.fail("the cached int8 model should be reused"))
-    build_tracker("tiny", random_weights=True, device="cpu", backend="openvino_int8")
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_static",
+                        lambda *a, **k: pytest.fail("the cached int8 graph should be reused"))
+    build_tracker("tiny", random_weights=True, device="cpu", backend="onnx_int8")
 
 
 def test_cache_key_follows_the_checkpoint(tmp_path):

@@ -239,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (0: torch's default)")
     p.add_argument("--backend", default="all",
                    help="all, or comma-separated registered backends (pytorch, pytorch_bf16, onnx, onnx_int8, "
-                        "openvino, openvino_int8, openvino_bf16; compile: eager under torch.compile)")
+                        "openvino, openvino_bf16; compile: eager under torch.compile)")
     p.add_argument("--iters", type=int, default=30, help="timed rounds (every row once per round)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per row first")
     p.add_argument("--train_batch", type=int, default=4, help="batch of the training-step row (0: skip it)")
@@ -255,7 +255,7 @@ def default_backends(device: torch.device) -> list[str]:
     """--backend all: every registered backend on the CPU; eager, bf16 autocast and torch.compile on CUDA."""
     if device.type == "cuda":
         return ["pytorch", "pytorch_bf16", "compile"]
-    return ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16"]
+    return ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_bf16"]
 
 
 def build_params(args: argparse.Namespace) -> TrackerParams:
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             "torch": torch.__version__, "cpu": cpu_summary(), "cpu_flags": cpu_flags(),
             "template": params.template_size, "search": params.search_size, "iters": args.iters,
             "weights": args.checkpoint or "random (seeded)", "frame_size": list(args.frame_size)}
-    for lib in ("onnxruntime", "openvino", "nncf"):
+    for lib in ("onnxruntime", "openvino"):
         with contextlib.suppress(ModuleNotFoundError):
             info[lib] = __import__(lib).__version__
     if device.type == "cuda":
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     backbone_gflops = size_rows[0]["gflops"]
     print(f"\nconfig {params.config_name}: device {device}, {torch.get_num_threads()} threads, template "
           f"{params.template_size} / search {params.search_size}, weights {info['weights']}, torch {torch.__version__}"
-          + "".join(f", {lib} {info[lib]}" for lib in ("onnxruntime", "openvino", "nncf") if lib in info))
+          + "".join(f", {lib} {info[lib]}" for lib in ("onnxruntime", "openvino") if lib in info))
     print(f"CPU flags: {info['cpu']}" + (f"; GPU {info['gpu']}" if "gpu" in info else ""))
     print("\nModel (GFLOPs: 2 per multiply-add; the per-frame step runs with the cached template)")
     print(format_table(["module", "params (M)", "GFLOPs", "% of backbone"], [

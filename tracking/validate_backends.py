@@ -4,7 +4,7 @@
         --dataset_name got10k_val --out demo_workspace/backends
 
 For each backend available on this machine (pytorch, onnx, openvino, pytorch_bf16, onnx_int8,
-openvino_int8, openvino_bf16 where the CPU computes bf16) it runs the ordinary tracking/test.py with
+openvino_bf16 where the CPU computes bf16) it runs the ordinary tracking/test.py with
 `--backend NAME` and its own `--runid` (one results folder per backend), scores the runs together with
 lib/test/analysis/results.py, and prints and saves a table: AO, AO change against 'pytorch' (eager
 fp32), median ms per frame (from the _time files, initial frames left out) and, for reduced precision
@@ -26,7 +26,7 @@ from lib.test.tracker.backends import FP32_BACKENDS, REDUCED_PRECISION_BACKENDS
 MAX_AO_DROP = 0.01
 SCRIPT = "sutrack_dinov3"
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16"]
+BACKENDS = ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_bf16"]
 
 
 def unavailable(name: str, config: str, checkpoint: str) -> str | None:

@@ -9,7 +9,6 @@ box and score (Hann window and `cal_bbox` included). Names and the modules that 
   onnx_int8      ONNX Runtime, step graph statically quantised to int8 on training crops (quantize.py)
   openvino       OpenVINO CPU plugin on the exported graphs, f32 (openvino_backend.py)
   openvino_bf16  OpenVINO with the bf16 precision hint: only where the CPU has avx512_bf16 or AMX
-  openvino_int8  OpenVINO, step graph quantised to int8 by NNCF on training crops
   auto           the fastest fp32 backend whose boxes agree with eager fp32 on this machine (auto.py)
 """
 from __future__ import annotations
@@ -19,8 +18,7 @@ BACKEND_MODULES = {
     "onnx_int8": "lib.test.tracker.backends.onnxruntime_backend",
     "openvino": "lib.test.tracker.backends.openvino_backend",
     "openvino_bf16": "lib.test.tracker.backends.openvino_backend",
-    "openvino_int8": "lib.test.tracker.backends.openvino_backend",
     "auto": "lib.test.tracker.backends.auto",
 }
 FP32_BACKENDS = ("pytorch", "onnx", "openvino")
-REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16")
+REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_bf16")
