@@ -91,6 +91,9 @@ def _got10k(split: str) -> Callable[[Path], Resolved]:
         folder = root / "train"
         layout = Got10kLayout(folder)
         list_names = layout.sequence_names()
+        if not list_names:  # nothing where GOT-10k keeps its train split: a wrong root, not a split problem
+            full = [f"GOT-10k_Train_{i:06d}" for i in range(1, GOT10K_TRAIN_COUNT + 1)]
+            return Resolved(layout, [], [], len(got10k_split_names(split, full, folder)))
         names = got10k_split_names(split, list_names, folder)
         if len(list_names) != GOT10K_TRAIN_COUNT:  # train_full on custom GOT-10k-format data: every sequence
             found, missing = present(layout, names)
