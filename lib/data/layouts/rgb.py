@@ -72,6 +72,10 @@ class Got10kLayout(Layout):
 class LasotLayout(Layout):
     """LaSOT (and its extension subset): <class>/<class>-<k>/img/*.jpg, groundtruth.txt, nlp.txt, ..."""
 
+    FRAMES = "img"  # frame folder, annotation file and visibility flag files of a sequence folder
+    GROUNDTRUTH = "groundtruth.txt"
+    FLAG_FILES = ("full_occlusion.txt", "out_of_view.txt")
+
     def sequence_names(self) -> list[str]:
         return [seq for cls in subdirs(self.root) for seq in subdirs(self.root / cls)
                 if seq.rsplit("-", 1)[0] == cls]
@@ -86,26 +90,24 @@ class LasotLayout(Layout):
 
     def source_paths(self, name: str) -> list[Path]:
         seq = self.seq_dir(name)
-        return [seq / "img"] + [seq / f for f in
-                                ("groundtruth.txt", "full_occlusion.txt", "out_of_view.txt", "nlp.txt")]
+        return [seq / self.FRAMES] + [seq / f for f in (self.GROUNDTRUTH, *self.FLAG_FILES, "nlp.txt")]
 
     def read(self, name: str) -> SeqRecord:
         seq = self.seq_dir(name)
         if not seq.is_dir():
             raise SequenceError(f"sequence folder missing: {seq}")
-        gt = seq / "groundtruth.txt"
+        gt = seq / self.GROUNDTRUTH
         boxes = load_ground_truth(gt)
-        frames = load_frames(seq / "img", len(boxes), gt)
-        occlusion = load_flags(seq / "full_occlusion.txt", len(boxes))
-        out_of_view = load_flags(seq / "out_of_view.txt", len(boxes))
+        frames = load_frames(seq / self.FRAMES, len(boxes), gt)
         record = SeqRecord(name, frames, boxes, object_class=name.rsplit("-", 1)[0],
                            language=read_sentence(seq / "nlp.txt"))
-        if occlusion is not None or out_of_view is not None:
+        flags = {f.removesuffix(".txt"): load_flags(seq / f, len(boxes)) for f in self.FLAG_FILES}
+        if any(v is not None for v in flags.values()):  # visible = neither fully occluded nor out of view
             record.visible = np.ones(len(boxes), bool)
-            for key, flags in (("full_occlusion", occlusion), ("out_of_view", out_of_view)):
-                if flags is not None:
-                    record.visible &= flags == 0
-                    record.extra[key] = flags
+            for key, values in flags.items():
+                if values is not None:
+                    record.visible &= values == 0
+                    record.extra[key] = values
         return record
 
 
@@ -116,19 +118,9 @@ class VastTrackLayout(LasotLayout):
     and dashes, e.g. 'Crossbody Backpack-2').
     """
 
-    def source_paths(self, name: str) -> list[Path]:
-        seq = self.seq_dir(name)
-        return [seq / "imgs", seq / "Groundtruth.txt", seq / "nlp.txt"]
-
-    def read(self, name: str) -> SeqRecord:
-        seq = self.seq_dir(name)
-        if not seq.is_dir():
-            raise SequenceError(f"sequence folder missing: {seq}")
-        gt = seq / "Groundtruth.txt"
-        boxes = load_ground_truth(gt)
-        frames = load_frames(seq / "imgs", len(boxes), gt)
-        return SeqRecord(name, frames, boxes, object_class=name.rsplit("-", 1)[0],
-                         language=read_sentence(seq / "nlp.txt"))
+    FRAMES = "imgs"
+    GROUNDTRUTH = "Groundtruth.txt"
+    FLAG_FILES = ()
 
 
 class TrackingNetLayout(Layout):
