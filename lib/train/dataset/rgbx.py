@@ -13,7 +13,6 @@ on disk are warned about (tracking/check_data.py names them).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -27,13 +26,20 @@ from lib.utils.settings import Settings, env_settings
 __all__ = ["DepthTrack", "LasHeR", "RgbxVideoDataset", "VisEvent", "split_names"]
 
 
-def split_names(label: str, root: Path, split_file: str | os.PathLike | None = None) -> Resolved:
-    """The training dataset `label` (e.g. LasHeR_train) on `root`: the shipped split list, or `split_file`'s names."""
-    resolved = resolve_train(label, root)
-    if split_file is None:
-        return resolved
-    found, missing = present(resolved.layout, read_list_file(split_file))
-    return Resolved(resolved.layout, found, missing, len(found) + len(missing))
+def split_names(family: str, split: str, root: str | os.PathLike | None, settings: Settings,
+                split_file: str | os.PathLike | None = None) -> tuple[str, Resolved]:
+    """(label, sequences) of `family`'s `split` (label e.g. LasHeR_train, a TRAIN_DATASETS entry whose root key
+    and title it uses): the shipped split list on the root, or `split_file`'s names."""
+    label = f"{family}_{split}"
+    entry = TRAIN_DATASETS.get(label)
+    if entry is None:
+        known = [k.split("_", 1)[1] for k in TRAIN_DATASETS if k.startswith(f"{family}_")]
+        raise ValueError(f"{family}: unknown split '{split}'; known: {known}")
+    resolved = resolve_train(label, resolve_root(settings, entry.root_key, entry.title, root))
+    if split_file is not None:
+        found, missing = present(resolved.layout, read_list_file(split_file))
+        resolved = Resolved(resolved.layout, found, missing, len(found) + len(missing))
+    return label, resolved
 
 
 class RgbxVideoDataset(AnnotatedVideoDataset):
@@ -65,11 +71,7 @@ class DepthTrack(RgbxVideoDataset):
     def __init__(self, split: str = "train", root: str | os.PathLike | None = None, settings: Settings | None = None,
                  split_file: str | os.PathLike | None = None, use_cache: bool = True):
         settings = settings or env_settings()
-        label = f"DepthTrack_{split}"
-        if label not in TRAIN_DATASETS:
-            raise ValueError(f"DepthTrack: unknown split '{split}'; known: ['train', 'val']")
-        root = resolve_root(settings, "depthtrack_dir", "DepthTrack", root)
-        resolved = split_names(label, root, split_file)
+        label, resolved = split_names("DepthTrack", split, root, settings, split_file)
         super().__init__("depthtrack", label, resolved.layout, resolved.names, settings, use_cache)
 
 
@@ -79,11 +81,7 @@ class LasHeR(RgbxVideoDataset):
     def __init__(self, split: str = "all", root: str | os.PathLike | None = None, settings: Settings | None = None,
                  split_file: str | os.PathLike | None = None, use_cache: bool = True):
         settings = settings or env_settings()
-        label = f"LasHeR_{split}"
-        if label not in TRAIN_DATASETS:
-            raise ValueError(f"LasHeR: unknown split '{split}'; known: ['all', 'train', 'val']")
-        root = resolve_root(settings, "lasher_dir", "LasHeR", root)
-        resolved = split_names(label, root, split_file)
+        label, resolved = split_names("LasHeR", split, root, settings, split_file)
         super().__init__("lasher", label, resolved.layout, resolved.names, settings, use_cache)
 
 
