@@ -113,6 +113,18 @@ def test_int8_calibrates_on_training_crops_and_is_cached(tmp_path, monkeypatch, 
     folder = tracker.tracker.network.folder
     (graph,) = folder.glob("ort_int8-*/step.onnx")
     assert "crops from GOT10K_train_full" in graph.with_name("step.calibration.txt").read_text()
+    # the recipe: linear layers give float outputs (no QuantizeLinear right after a MatMul / Gemm, so ONNX
+    # Runtime fuses GELU), convolutions stay quantised end to end (QLinearConv)
+    import onnx
+
+    model = onnx.load(str(graph))
+    produced_by = {out: node.op_type for node in model.graph.node for out in node.output}
+    requantised = [n.name for n in model.graph.node
+                   if n.op_type == "QuantizeLinear" and produced_by.get(n.input[0]) in ("MatMul", "Gemm")]
+    assert not requantised, f"linear outputs quantised: {requantised[:3]}"
+    conv_outputs_quantised = [produced_by.get(n.input[0]) == "Conv" for n in model.graph.node
+                              if n.op_type == "QuantizeLinear"]
+    assert any(conv_outputs_quantised)
     import onnxruntime.quantization
 
     monkeypatch.setattr(onnxruntime.quantization, "quantize_static",
@@ -159,3 +171,16 @@ def test_auto_leaves_out_a_backend_whose_boxes_differ(monkeypatch):
     report = auto.measure(parameters("tiny", random_weights=True), CPU, candidates=("pytorch", "shifted"))
     assert report["pytorch"]["max_box_diff"] == 0.0 and "out" not in report["pytorch"]
     assert report["shifted"]["max_box_diff"] > auto.AGREEMENT and "boxes differ" in report["shifted"]["out"]
+
+
+def test_onnxruntime_threads_spin_only_on_free_cores_and_stop_after_each_run(monkeypatch):
+    """Pool threads spin during a run when they fit in the process's cores, sleep otherwise, and never spin
+    on after a run (they would take the cores from the tracker's own work between frames)."""
+    from lib.test.tracker.backends import onnxruntime_backend as ortb
+
+    monkeypatch.setattr(ortb, "usable_cores", lambda: 2)
+    fits, oversubscribed = ortb.session_options(2), ortb.session_options(3)
+    assert fits.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert oversubscribed.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert fits.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert base.usable_cores() >= 1

@@ -87,3 +87,22 @@ def test_broken_sequence_fails_the_run_and_the_analysis(got10k, tmp_path, capsys
     assert "random weights, seed 0" in printed.out  # the run's record
     assert f"not scored: {broken}" in printed.err and "--allow_incomplete" in printed.err
     assert analysis.main([*args, "--allow_incomplete"]) == 0
+
+
+def test_int8_recipe_is_part_of_a_runs_identity_and_older_records_keep_their_ids():
+    """Results of another int8 recipe are another run; records written before revisions existed keep their id."""
+    import hashlib
+
+    from lib.test.results import IDENTITY_KEYS, describe, make_record, record_id
+    from lib.test.tracker.backends import BACKEND_REVISIONS
+
+    params = parameters("tiny", random_weights=True)
+    int8 = make_record("sutrack_dinov3", params, "onnx_int8", "got10k_val")
+    assert int8["backend_revision"] == BACKEND_REVISIONS["onnx_int8"]
+    assert BACKEND_REVISIONS["onnx_int8"] in describe(int8)
+    older_recipe = dict(int8, backend_revision="onnxruntime qdq v2")
+    assert record_id(older_recipe) != int8["id"]
+    fp32 = make_record("sutrack_dinov3", params, "pytorch", "got10k_val")
+    assert fp32["backend_revision"] is None
+    before = json.dumps({k: fp32.get(k) for k in IDENTITY_KEYS}, sort_keys=True)  # the id before revisions
+    assert fp32["id"] == hashlib.sha256(before.encode()).hexdigest()[:12]

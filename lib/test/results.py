@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.test.tracker.backends import BACKEND_REVISIONS
 from lib.utils.io import atomic_write_bytes
 from lib.utils.settings import PROJECT_ROOT
 
@@ -28,6 +29,8 @@ PROVENANCE_FILE = "provenance.json"
 AUX_SUFFIXES = ("_time", "_confidence", "_provenance")
 # the fields of a record that decide the boxes: runs that differ in any of them never share a folder
 IDENTITY_KEYS = ("tracker", "config_sha256", "weights", "checkpoint_sha256", "backend", "dataset")
+# ... and those that count only when set (records from before them keep their ids)
+OPTIONAL_IDENTITY_KEYS = ("backend_revision",)
 
 
 # ---------------------------------------------------------------------------------------------- location
@@ -266,15 +269,19 @@ def make_record(tracker: str, params, backend: str, dataset: str, resolved_backe
     record = {"tracker": tracker, "config": params.config_name, "config_file": str(params.yaml_file),
               "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(), "weights": weights,
               "checkpoint": ckpt, "checkpoint_sha256": ckpt_hash, "backend": backend,
-              "backend_resolved": resolved_backend or backend, "dataset": dataset, "code_version": code_version(),
+              "backend_resolved": resolved_backend or backend, "backend_revision": BACKEND_REVISIONS.get(backend),
+              "dataset": dataset, "code_version": code_version(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     record["id"] = record_id(record)
     return record
 
 
 def record_id(record: dict) -> str:
-    """A short hash of the fields that decide the boxes (IDENTITY_KEYS): equal ids, same boxes."""
-    identity = json.dumps({k: record.get(k) for k in IDENTITY_KEYS}, sort_keys=True)
+    """A short hash of the fields that decide the boxes (IDENTITY_KEYS, OPTIONAL_IDENTITY_KEYS when set):
+    equal ids, same boxes."""
+    identity = {k: record.get(k) for k in IDENTITY_KEYS}
+    identity.update((k, record[k]) for k in OPTIONAL_IDENTITY_KEYS if record.get(k) is not None)
+    identity = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
@@ -293,9 +300,10 @@ def describe(record: dict | None, rid: str | None = None) -> str:
 
 
 def _backend(record: dict) -> str:
-    """'onnx', or 'auto -> onnx' when 'auto' picked it."""
+    """'onnx', 'auto -> onnx' when 'auto' picked it, 'onnx_int8 (onnxruntime qdq v3)' with a revision."""
     backend, resolved = record.get("backend"), record.get("backend_resolved")
-    return f"{backend} -> {resolved}" if resolved and resolved != backend else str(backend)
+    text = f"{backend} -> {resolved}" if resolved and resolved != backend else str(backend)
+    return f"{text} ({record['backend_revision']})" if record.get("backend_revision") else text
 
 
 def read_records(folder: str | Path) -> dict[str, dict]:

@@ -22,3 +22,8 @@ BACKEND_MODULES = {
 }
 FP32_BACKENDS = ("pytorch", "onnx", "openvino")
 REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_bf16")
+
+QUANT_VERSION = "3"  # the int8 recipe (quantize.py): bump when it changes; cached int8 graphs are rebuilt
+# What else decides a backend's boxes besides config, weights and name: part of a results run's identity
+# (lib/test/results.py), so results of an older int8 recipe are never resumed into or mixed with new ones.
+BACKEND_REVISIONS = {"onnx_int8": f"onnxruntime qdq v{QUANT_VERSION}"}

@@ -11,6 +11,7 @@ and `name`, the registered name it was loaded as.
 from __future__ import annotations
 
 import functools
+import os
 import platform
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +64,13 @@ def cpu_summary() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     return f"{model}: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in cpu_flags().items())
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one, else the CPU count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def native_bf16() -> bool:

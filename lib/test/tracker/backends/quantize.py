@@ -6,8 +6,14 @@ configured, from synthetic sequences (lib/data/synthetic/writers.py). The templa
 the step come from the fp32 model on the sample's template crop, as at tracking time.
 
 `ort_int8_graph`: ONNX Runtime's quantize_static (QDQ, per-channel s8 weights, u8 activations; reduced
-range on CPUs without VNNI) -> backend 'onnx_int8'. (NNCF's quantisation for OpenVINO was tried and
-dropped: on the demo's trained model it lost 0.0175 AO, over the 0.01 limit, and ran slower.)
+range on CPUs without VNNI) -> backend 'onnx_int8'. The outputs of MatMul / Gemm stay float (QGemm with a
+float output): a quantised output would put a QuantizeLinear / DequantizeLinear pair after every linear
+layer and split ConvNeXt's GELU into five element-wise ops that ONNX Runtime no longer fuses (measured on
+the default config's backbone, AVX2, 2 threads: 55 ms with quantised outputs, 39 ms without). Conv
+outputs stay quantised, so the depthwise convolutions run as QLinearConv (fp32 Conv fed by
+DequantizeLinear loses ONNX Runtime's blocked-layout kernels and runs 4x slower). NNCF's quantisation
+for OpenVINO was tried and dropped: on the demo's trained model it lost 0.0175 AO, over the 0.01 limit,
+and OpenVINO's int8 matrix products on AVX2 (no VNNI) ran no faster than its f32 ones.
 The result is cached beside its fp32 graph in a sub-folder named by quantiser, settings version
 (QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and
 weights, so a new checkpoint rebuilds both.
@@ -24,11 +30,11 @@ import torch
 from torch import nn
 
 from lib.test.parameter.sutrack_dinov3 import TrackerParams
+from lib.test.tracker.backends import QUANT_VERSION
 from lib.test.tracker.backends import onnx_export as ox
 from lib.test.tracker.backends.base import has_vnni
 
 CALIBRATION_SAMPLES = 32
-QUANT_VERSION = "2"  # bump when the quantisation settings change: the cached int8 copies are rebuilt
 log = logging.getLogger(__name__)
 
 
@@ -163,7 +169,8 @@ def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, fold
             quantize_static(str(pre), str(final), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             reduce_range=not has_vnni(), activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
-                            calibrate_method=CalibrationMethod.MinMax)
+                            calibrate_method=CalibrationMethod.MinMax,
+                            extra_options={"OpTypesToExcludeOutputQuantization": ["MatMul", "Gemm"]})
             import onnx
 
             onnx.checker.check_model(str(final), full_check=True)
