@@ -111,7 +111,7 @@ def test_int8_calibrates_on_training_crops_and_is_cached(tmp_path, monkeypatch, 
     box, score = tracker.track(frames[1])
     assert np.all(np.isfinite(box)) and 0.0 <= score <= 1.0
     folder = tracker.tracker.network.folder
-    (graph,) = folder.glob("ort_int8-*/step.onnx")
+    (graph,) = folder.glob("onnx_int8-*/step.onnx")
     assert "crops from GOT10K_train_full" in graph.with_name("step.calibration.txt").read_text()
     # the recipe: linear layers give float outputs (no QuantizeLinear right after a MatMul / Gemm, so ONNX
     # Runtime fuses GELU), convolutions stay quantised end to end (QLinearConv)
@@ -184,3 +184,24 @@ def test_onnxruntime_threads_spin_only_on_free_cores_and_stop_after_each_run(mon
     assert oversubscribed.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert fits.get_session_config_entry("session.force_spinning_stop") == "1"
     assert base.usable_cores() >= 1
+
+
+def test_openvino_int8_quantises_the_convolutions_of_the_channels_first_graph(sequence):
+    """Its recipe: every ConvNeXt product is a 1x1 convolution there, quantised; the relation module's linear
+    layers stay f32 (no QDQ in front of a MatMul / Gemm); OpenVINO compiles and tracks with it."""
+    import onnx
+
+    frames, boxes = sequence
+    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="openvino_int8")
+    network = tracker.tracker.network
+    path = network.graph_path("step")
+    assert path.name == "step.channels_first.onnx" and path.parent.name.startswith("openvino_int8-")
+    model = onnx.load(str(path))
+    produced_by = {out: node.op_type for node in model.graph.node for out in node.output}
+    fed = {op: [produced_by.get(i) for n in model.graph.node if n.op_type == op for i in n.input[:2]]
+           for op in ("Conv", "MatMul", "Gemm")}
+    assert fed["Conv"] and all(src == "DequantizeLinear" for src in fed["Conv"])
+    assert "DequantizeLinear" not in fed["MatMul"] + fed["Gemm"]
+    tracker.initialize(frames[0], boxes[0])
+    box, score = tracker.track(frames[1])
+    assert np.all(np.isfinite(box)) and 0.0 <= score <= 1.0

@@ -98,10 +98,12 @@ def test_graphs_are_cached_and_backend_comes_from_the_config(tmp_path, repo_root
         build_tracker(config, random_weights=True, device="cpu", onnx_dir=tmp_path / "missing")
 
 
-def test_int8_backend_is_opt_in_and_stays_near(sequence):
-    """'onnx_int8' quantises only the step graph (static, calibrated); boxes move (flat random maps), not far."""
+@pytest.mark.parametrize(("backend", "graph"), [("onnx_int8", "step.onnx"),
+                                              ("openvino_int8", "step.channels_first.onnx")])
+def test_int8_backend_is_opt_in_and_stays_near(sequence, backend, graph):
+    """An int8 backend quantises only its step graph (static, calibrated); boxes move (flat random maps), not far."""
     frames, boxes = sequence
-    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="onnx_int8")
+    tracker = build_tracker("tiny", random_weights=True, device="cpu", backend=backend)
     reference = build_tracker("tiny", random_weights=True, device="cpu")
     deviations = []
     for t in (tracker, reference):
@@ -114,9 +116,10 @@ def test_int8_backend_is_opt_in_and_stays_near(sequence):
         deviations.append(np.abs(np.array(got) - np.array(want)) / np.array([*SIZE, *SIZE]))
     assert np.mean(deviations) < 0.05
     folder = tracker.tracker.network.folder
-    quantised = [p.relative_to(folder).as_posix() for p in folder.glob("ort_int8-*/*.onnx")]
-    assert [q.split("/")[1] for q in quantised] == ["step.onnx"]  # the template graph stays fp32
-    assert "crops from synthetic" in next(folder.glob("ort_int8-*/step.calibration.txt")).read_text()
+    quantised = [p.relative_to(folder).as_posix() for p in folder.glob(f"{backend}-*/*.onnx")]
+    assert [q.split("/")[1] for q in quantised] == [graph]  # the template graph stays fp32
+    calibration = graph.removesuffix(".onnx") + ".calibration.txt"
+    assert "crops from synthetic" in next(folder.glob(f"{backend}-*/{calibration}")).read_text()
 
 
 def test_export_cli_writes_checked_graphs(tmp_path, repo_root, sequence):
@@ -131,6 +134,10 @@ def test_export_cli_writes_checked_graphs(tmp_path, repo_root, sequence):
         assert [i.name for i in model.graph.input] == inputs
         assert model.opset_import[0].version >= 17
     assert [o.name for o in onnx.load(str(out / "step.onnx")).graph.output] == list(ob.STEP_OUTPUTS)
+    for name in ("template", "step"):  # OpenVINO's form of each graph, same inputs and outputs
+        linear, channels_first = (onnx.load(str(ob.graph_file(out, name, form))) for form in ob.FORMS)
+        assert [i.name for i in channels_first.graph.input] == [i.name for i in linear.graph.input]
+        assert [o.name for o in channels_first.graph.output] == [o.name for o in linear.graph.output]
     frames, boxes = sequence  # the exported folder drives a tracker like the cache does
     tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="onnx", onnx_dir=out)
     reference = build_tracker("tiny", random_weights=True, device="cpu")

@@ -5,10 +5,11 @@
 
 template.onnx: template crop (normalised, 1 x C x Ht x Wt) + its normalised x, y, w, h box -> template
 features. step.onnx: search crop (normalised) + template features -> box (normalised cxcywh after the
-Hann window and cal_bbox) and score; step_text.onnx (--text) takes the text token as well; --int8 adds
-the statically quantised step graph(s) of the opt-in backend 'onnx_int8' (calibrated on training crops:
-lib/test/tracker/backends/quantize.py). Every file
-passes onnx.checker and is compared with PyTorch on random inputs before the command returns. Without
+Hann window and cal_bbox) and score; step_text.onnx (--text) takes the text token as well. Each graph is
+written in both forms: <name>.onnx (ONNX Runtime's) and <name>.channels_first.onnx (OpenVINO's: the same
+function without transposes). --int8 adds the statically quantised step graph(s) of the opt-in backends
+'onnx_int8' and 'openvino_int8' (calibrated on training crops: lib/test/tracker/backends/quantize.py).
+Every file passes onnx.checker and is compared with PyTorch on random inputs before the command returns. Without
 --out the graphs go to the ONNX backend's cache, where `build_tracker(..., backend='onnx')` finds them;
 with --out, pass the folder as `build_tracker(..., backend='onnx', onnx_dir=...)`.
 """
@@ -27,12 +28,16 @@ from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.tracker.backends import onnx_export as ob
 from lib.test.tracker.backends.graph_network import to_numpy
 from lib.test.tracker.backends.onnxruntime_backend import make_session
-from lib.test.tracker.backends.quantize import ort_int8_graph
+from lib.test.tracker.backends.quantize import int8_graph
 from lib.test.tracker.sutrack_dinov3 import build_network
 
+INT8_BACKEND = {"linear": "onnx_int8", "channels_first": "openvino_int8"}  # form -> int8 backend of its graphs
 
-def verify(network: torch.nn.Module, params, folder: Path, text: bool, int8: bool = False) -> dict[str, float]:
-    """Largest absolute difference between ONNX Runtime and PyTorch on the tracing inputs, per output."""
+
+def verify(network: torch.nn.Module, params, folder: Path, text: bool, int8: bool = False, form: str = "linear"
+           ) -> dict[str, float]:
+    """Largest absolute difference between ONNX Runtime (on the graphs of `form`) and PyTorch on the tracing
+    inputs, per output."""
     template_inputs, step_inputs = ob.example_inputs(network, params, text)
     device = torch.device("cpu")
     diffs = {}
@@ -40,13 +45,13 @@ def verify(network: torch.nn.Module, params, folder: Path, text: bool, int8: boo
         expected = network.encoder.encode_template([template_inputs[0]], [template_inputs[1]])
         cache = TemplateFeatures(*step_inputs[1:4])
         box, score = select_box(network.track_step(step_inputs[0], cache, *step_inputs[4:]), ob.step_window(params))
-    got = make_session(folder / "template.onnx", device).run(
+    got = make_session(ob.graph_file(folder, "template", form), device).run(
         list(ob.TEMPLATE_OUTPUTS), dict(zip(ob.TEMPLATE_INPUTS, map(to_numpy, template_inputs))))
     for name, ref, out in zip(ob.TEMPLATE_OUTPUTS, expected, got):
         diffs[name] = float(np.abs(ref.numpy() - out).max())
-    step = folder / f"{ob.step_graph_name(text)}.onnx"
+    step = ob.graph_file(folder, ob.step_graph_name(text), form)
     if int8:
-        step = ort_int8_graph(network, params, step, folder)
+        step = int8_graph(network, params, step, folder, INT8_BACKEND[form])
     got = make_session(step, device).run(
         list(ob.STEP_OUTPUTS), dict(zip(ob.step_input_names(text), map(to_numpy, step_inputs))))
     for name, ref, out in zip(ob.STEP_OUTPUTS, (box, score), got):
@@ -80,17 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.out) if args.out else ob.cache_dir(params)
     variants = [(text, int8) for text in sorted({False, args.text}) for int8 in sorted({False, args.int8})]
     graphs = ("template", *sorted({ob.step_graph_name(text) for text, _ in variants}))
-    paths = ob.export_graphs(network, params, folder, graphs, dynamo=args.dynamo)
-    for text, int8 in variants:
-        if int8:
-            name = ob.step_graph_name(text)
-            paths[f"{name}_int8"] = ort_int8_graph(network, params, paths[name], folder)
-    for path in paths.values():
+    paths = []
+    for form, backend in INT8_BACKEND.items():
+        exported = ob.export_graphs(network, params, folder, graphs, dynamo=args.dynamo, form=form)
+        paths += exported.values()
+        paths += [int8_graph(network, params, exported[ob.step_graph_name(text)], folder, backend)
+                  for text, int8 in variants if int8]
+    for path in paths:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, onnx.checker passed)")
-    for text, int8 in variants:
-        diffs = verify(network, params, folder, text, int8)
-        print(f"ONNX Runtime vs PyTorch ({ob.step_graph_name(text)}{' int8' if int8 else ''}), max abs difference: "
-              + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
+    for form in INT8_BACKEND:
+        for text, int8 in variants:
+            diffs = verify(network, params, folder, text, int8, form)
+            step = ob.graph_file(folder, ob.step_graph_name(text), form).name + (" int8" if int8 else "")
+            print(f"ONNX Runtime vs PyTorch ({step}), max abs difference: "
+                  + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
     return 0
 
 

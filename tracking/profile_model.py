@@ -239,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (0: torch's default)")
     p.add_argument("--backend", default="all",
                    help="all, or comma-separated registered backends (pytorch, pytorch_bf16, onnx, onnx_int8, "
-                        "openvino, openvino_bf16; compile: eager under torch.compile)")
+                        "openvino, openvino_int8, openvino_bf16; compile: eager under torch.compile)")
     p.add_argument("--iters", type=int, default=30, help="timed rounds (every row once per round)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per row first")
     p.add_argument("--train_batch", type=int, default=4, help="batch of the training-step row (0: skip it)")
@@ -255,7 +255,22 @@ def default_backends(device: torch.device) -> list[str]:
     """--backend all: every registered backend on the CPU; eager, bf16 autocast and torch.compile on CUDA."""
     if device.type == "cuda":
         return ["pytorch", "pytorch_bf16", "compile"]
-    return ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_bf16"]
+    return [*FP32_BACKENDS, *REDUCED_PRECISION_BACKENDS]
+
+
+def matmul_peak_gflops(device: torch.device, n: int = 1024, calls: int = 10) -> float:
+    """This device's fp32 matrix-product rate (GFLOP/s, torch.mm n x n x n, torch's threads): the ceiling of a
+    step that is mostly matrix products, so `step GFLOPs / peak` is the fastest an fp32 step can be here."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    torch.mm(a, b)
+    times = []
+    for _ in range(calls):
+        sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / min(times) / 1e9
 
 
 def build_params(args: argparse.Namespace) -> TrackerParams:
@@ -388,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         [r["backend"], f"{r['backbone_ms']:.1f}", f"{r['step_ms']:.1f}", f"{r['step_over_backbone']:.2f}",
          "-" if r["step_over_eager"] is None else f"{r['step_over_eager']:.2f}"] for r in table]))
     notes = targets(table)
+    peak = matmul_peak_gflops(device)
+    eager = latency.get("full tracker step, pytorch")
+    floor_ms = 1e3 * size_rows[4]["gflops"] / peak
+    notes.append(f"fp32 floor: the step's {size_rows[4]['gflops']:.2f} GFLOPs at this machine's fp32 matrix-product "
+                 f"peak ({peak:.0f} GFLOP/s, torch.mm 1024^3) take {floor_ms:.1f} ms"
+                 + (f" = {floor_ms / eager['median_ms']:.2f}x eager fp32" if eager else ""))
     for line in notes:
         print(line)
     if train is not None:

@@ -4,12 +4,13 @@
         --dataset_name got10k_val --out demo_workspace/backends
 
 For each backend available on this machine (pytorch, onnx, openvino, pytorch_bf16, onnx_int8,
-openvino_bf16 where the CPU computes bf16) it runs the ordinary tracking/test.py with
+openvino_int8, openvino_bf16 where the CPU computes bf16) it runs the ordinary tracking/test.py with
 `--backend NAME` and its own `--runid` (one results folder per backend), scores the runs together with
 lib/test/analysis/results.py, and prints and saves a table: AO, AO change against 'pytorch' (eager
-fp32), median ms per frame (from the _time files, initial frames left out) and, for reduced precision
-(bf16, int8), PASS or FAIL: FAIL when its AO (a fraction, 0..1) falls more than MAX_AO_DROP below fp32. `make demo` runs
-it as a stage; a backend that cannot run here is listed with the reason.
+fp32), mean IoU of its boxes with eager fp32's (frame by frame), median ms per frame (from the _time
+files, initial frames left out) and, for reduced precision (bf16, int8), PASS or FAIL: FAIL when its
+AO (a fraction, 0..1) falls more than MAX_AO_DROP below fp32. `make demo` runs it as a stage; a
+backend that cannot run here is listed with the reason.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from lib.test.tracker.backends import FP32_BACKENDS, REDUCED_PRECISION_BACKENDS
 MAX_AO_DROP = 0.01
 SCRIPT = "sutrack_dinov3"
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_bf16"]
+# in the table in this order; a backend's run id is --runid + its index here, so new ones go last
+BACKENDS = ["pytorch", "onnx", "openvino", "pytorch_bf16", "onnx_int8", "openvino_bf16", "openvino_int8"]
 
 
 def unavailable(name: str, config: str, checkpoint: str) -> str | None:
@@ -52,16 +54,28 @@ def median_ms(results_dir: Path) -> float:
     return 1e3 * float(np.median(np.concatenate(times))) if times else float("nan")
 
 
+def iou_with_reference(folder: Path, reference: Path, sequences: list[str]) -> float:
+    """Mean IoU between the boxes of two runs over every tracked frame (initial frames left out): how far a
+    backend's boxes are from eager fp32's, which AO alone hides (errors can cancel over a small set)."""
+    from lib.test.analysis.metrics import box_iou
+    from lib.test.results import ResultFiles, load_result_boxes
+
+    ious = [box_iou(load_result_boxes(ResultFiles.of(folder, s).boxes)[1:],
+                    load_result_boxes(ResultFiles.of(reference, s).boxes)[1:]) for s in sequences]
+    return float(np.mean(np.concatenate(ious))) if ious else float("nan")
+
+
 def table(rows: list[dict]) -> str:
     """The markdown table of `rows`."""
-    lines = ["| backend | precision | AO | AO - fp32 | median ms / frame | check |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| backend | precision | AO | AO - fp32 | IoU with fp32 boxes | median ms / frame | check |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['backend']} | {r['precision']} | - | - | - | not run here: {r['skipped']} |")
+            lines.append(f"| {r['backend']} | {r['precision']} | - | - | - | - | not run here: {r['skipped']} |")
             continue
         change = "-" if np.isnan(r["dAO"]) else f"{r['dAO']:+.4f}"
-        lines.append(f"| {r['backend']} | {r['precision']} | {r['AO']:.4f} | {change} | {r['ms']:.1f} | "
+        iou = "-" if np.isnan(r["iou_fp32"]) else f"{r['iou_fp32']:.4f}"
+        lines.append(f"| {r['backend']} | {r['precision']} | {r['AO']:.4f} | {change} | {iou} | {r['ms']:.1f} | "
                      f"{r['check']} |")
     return "\n".join(lines)
 
@@ -118,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         row["AO"] = float(scores[row["backend"]]["AO"]) / 100.0  # the analysis reports percent
         row["dAO"] = row["AO"] - reference if reference is not None else float("nan")
         row["ms"] = median_ms(specs[row["backend"]].results_dir(results_path) / args.dataset_name)
+        row["iou_fp32"] = float("nan") if reference is None else iou_with_reference(
+            specs[row["backend"]].dataset_dir(results_path, args.dataset_name),
+            specs["pytorch"].dataset_dir(results_path, args.dataset_name), list(report.sequences))
         if row["backend"] in REDUCED_PRECISION_BACKENDS and reference is None:
             row["check"] = "unchecked (no eager fp32 reference: the 'pytorch' run failed or was not asked for)"
         elif row["backend"] in REDUCED_PRECISION_BACKENDS:

@@ -7,7 +7,8 @@ box and score (Hann window and `cal_bbox` included). Names and the modules that 
   pytorch_bf16   eager PyTorch under bf16 autocast (CPU or CUDA)
   onnx           ONNX Runtime on the exported fp32 graphs (onnxruntime_backend.py; export: onnx_export.py)
   onnx_int8      ONNX Runtime, step graph statically quantised to int8 on training crops (quantize.py)
-  openvino       OpenVINO CPU plugin on the exported graphs, f32 (openvino_backend.py)
+  openvino       OpenVINO CPU plugin on the exported graphs (channels-first form), f32 (openvino_backend.py)
+  openvino_int8  OpenVINO on the channels-first graphs with their convolutions quantised to int8 (quantize.py)
   openvino_bf16  OpenVINO with the bf16 precision hint: only where the CPU has avx512_bf16 or AMX
   auto           the fastest fp32 backend whose boxes agree with eager fp32 on this machine (auto.py)
 """
@@ -18,12 +19,13 @@ BACKEND_MODULES = {
     "onnx_int8": "lib.test.tracker.backends.onnxruntime_backend",
     "openvino": "lib.test.tracker.backends.openvino_backend",
     "openvino_bf16": "lib.test.tracker.backends.openvino_backend",
+    "openvino_int8": "lib.test.tracker.backends.openvino_backend",
     "auto": "lib.test.tracker.backends.auto",
 }
 FP32_BACKENDS = ("pytorch", "onnx", "openvino")
-REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_bf16")
+REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16")
 
 QUANT_VERSION = "3"  # the int8 recipe (quantize.py): bump when it changes; cached int8 graphs are rebuilt
 # What else decides a backend's boxes besides config, weights and name: part of a results run's identity
 # (lib/test/results.py), so results of an older int8 recipe are never resumed into or mixed with new ones.
-BACKEND_REVISIONS = {"onnx_int8": f"onnxruntime qdq v{QUANT_VERSION}"}
+BACKEND_REVISIONS = {"onnx_int8": f"int8 recipe v{QUANT_VERSION}", "openvino_int8": f"int8 recipe v{QUANT_VERSION}"}

@@ -7,6 +7,9 @@ Graphs (static shapes, opset 18), written atomically into a folder, one folder p
                  TEST.NUM_TEMPLATES templates (+ text token 1 x 1 x D in step_text.onnx)
                  -> box 1 x 4 (normalised cxcywh in the crop, after the Hann window and cal_bbox), score 1
   backbone.onnx  search crop -> backbone features (the profiler's bare-backbone row)
+Each graph has two forms of the same function: `<name>.onnx` with ConvNeXt blocks as transformers writes
+them (permute + Linear: ONNX Runtime's fast form) and `<name>.channels_first.onnx` without transposes
+(1x1 convolutions: OpenVINO's fast form; lib/models/sutrack_dinov3/channels_first.py).
 The default folder is `<cache_dir>/onnx/<config>-<key>/`, the key hashing the resolved config, the weights
 (checkpoint contents, or the random-weights seed) and the exporter; runtimes (ONNX Runtime, OpenVINO) and
 their quantised copies read from there (quantised copies in sub-folders named by backend and library
@@ -37,6 +40,7 @@ OPSET = 18
 TEMPLATE_INPUTS = ("template", "template_anno")
 TEMPLATE_OUTPUTS = ("template_tokens", "template_appearance", "template_foreground")
 STEP_OUTPUTS = ("box", "score")
+FORMS = {"linear": "", "channels_first": ".channels_first"}  # form -> file name suffix
 
 
 class TemplateGraph(nn.Module):
@@ -118,16 +122,28 @@ def export_module(module: nn.Module, inputs: tuple, path: Path, input_names: lis
         os.replace(final, path)
 
 
+def graph_file(folder: Path, name: str, form: str = "linear") -> Path:
+    """`folder`/<name>.onnx, or <name>.channels_first.onnx for that form."""
+    if form not in FORMS:
+        raise ValueError(f"unknown graph form '{form}'; choose from {', '.join(FORMS)}")
+    return Path(folder) / f"{name}{FORMS[form]}.onnx"
+
+
 def export_graphs(network: nn.Module, params: TrackerParams, out_dir: str | Path,
-                  graphs: tuple[str, ...] = ("template", "step"), dynamo: bool = False) -> dict[str, Path]:
-    """Export the named graphs ('template', 'step', 'step_text', 'backbone') into `out_dir`/<name>.onnx."""
+                  graphs: tuple[str, ...] = ("template", "step"), dynamo: bool = False, form: str = "linear"
+                  ) -> dict[str, Path]:
+    """Export the named graphs ('template', 'step', 'step_text', 'backbone') in `form` into `out_dir`."""
     out_dir = Path(out_dir)
     network = network.eval()
+    if form == "channels_first":
+        from lib.models.sutrack_dinov3.channels_first import channels_first_copy
+
+        network = channels_first_copy(network)
     paths = {}
     for name in graphs:
         text = name == "step_text"
         template_inputs, step_inputs = example_inputs(network, params, text)
-        paths[name] = out_dir / f"{name}.onnx"
+        paths[name] = graph_file(out_dir, name, form)
         if name == "template":
             export_module(TemplateGraph(network).eval(), template_inputs, paths[name], list(TEMPLATE_INPUTS),
                           list(TEMPLATE_OUTPUTS), dynamo)
@@ -145,18 +161,23 @@ def export_graphs(network: nn.Module, params: TrackerParams, out_dir: str | Path
     return paths
 
 
-def ensure_graph(network: nn.Module, params: TrackerParams, folder: Path, name: str, export: bool = True) -> Path:
-    """`folder`/<name>.onnx, exported first when missing (under the folder's lock: parallel workers wait)."""
-    path = Path(folder) / f"{name}.onnx"
+def ensure_graph(network: nn.Module, params: TrackerParams, folder: Path, name: str, export: bool = True,
+                 form: str = "linear") -> Path:
+    """Graph `name` in `form` in `folder`, exported first when missing (under the folder's lock: parallel
+    workers wait). A folder that may not be written (a given --onnx_dir) without the channels-first form
+    serves the linear one: the same function, a little slower on OpenVINO."""
+    path = graph_file(folder, name, form)
     if path.is_file():
         return path
+    if not export and form != "linear":
+        return ensure_graph(network, params, folder, name, export)
     if not export:
         flags = " --text" if "text" in name else ""
         raise FileNotFoundError(f"ONNX graph {path} not found; export it with tracking/export_onnx.py{flags} "
                                 f"--out {folder}")
     with export_lock(Path(folder)):
         if not path.is_file():
-            export_graphs(network, params, folder, (name,))
+            export_graphs(network, params, folder, (name,), form=form)
     return path
 
 

@@ -66,9 +66,9 @@ class OnnxNetwork(GraphNetwork):
         source = super().graph_path(name)
         if not self.int8 or name == "template":
             return source
-        from lib.test.tracker.backends.quantize import ort_int8_graph
+        from lib.test.tracker.backends.quantize import int8_graph
 
-        return ort_int8_graph(self.network, self.params, source, self.folder)
+        return int8_graph(self.network, self.params, source, self.folder, self.name)
 
     def compile(self, path: Path):
         return make_session(path, self.device)

@@ -1,12 +1,12 @@
-"""Backends 'openvino' and 'openvino_bf16': OpenVINO's CPU plugin on the exported graphs.
+"""Backends 'openvino', 'openvino_int8' and 'openvino_bf16': OpenVINO's CPU plugin on the exported graphs.
 
-'openvino' compiles the same ONNX graphs as 'onnx' (onnx_export.py) with INFERENCE_PRECISION_HINT f32,
-so its boxes match eager fp32; 'openvino_bf16' (opt-in) asks for bf16 and exists only on CPUs that
-compute bf16 natively (avx512_bf16 or AMX): elsewhere OpenVINO would quietly run f32, so the backend
-refuses rather than report a bf16 it does not run. There is no OpenVINO int8 backend: NNCF's static
-quantisation of these graphs lost 0.0175 AO on the demo's trained model (limit 0.01) and was slower
-than 'onnx_int8' on an AVX2 CPU, so only ONNX Runtime's int8 is kept. Threads: torch's thread count;
-one stream, latency hint (batch 1, one frame at a time).
+'openvino' compiles the channels-first form of the exported graphs (onnx_export.py: the same function
+as 'onnx' runs, without transposes) with INFERENCE_PRECISION_HINT f32, so its boxes match eager fp32.
+'openvino_int8' (opt-in, validated by `make demo`) compiles the same graphs with their convolutions
+quantised by quantize.py (QDQ pairs calibrated on training crops, which OpenVINO runs as int8 kernels).
+'openvino_bf16' (opt-in) asks for bf16 and exists only on CPUs that compute bf16 natively (avx512_bf16
+or AMX): elsewhere OpenVINO would quietly run f32, so the backend refuses rather than report a bf16 it
+does not run. Threads: torch's thread count; one stream, latency hint (batch 1, one frame at a time).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from lib.test.tracker.backends.base import BackendUnavailable, cpu_flags, native
 from lib.test.tracker.backends.graph_network import GraphNetwork
 from lib.test.tracker.sutrack_dinov3 import build_network, register_backend
 
-PRECISIONS = ("f32", "bf16")
+PRECISIONS = ("f32", "bf16", "int8")
 
 
 def _core():
@@ -51,8 +51,19 @@ class OpenVINONetwork(GraphNetwork):
         self.name = "openvino" if precision == "f32" else f"openvino_{precision}"
         self.core = _core()
 
+    def graph_path(self, name: str) -> Path:
+        """The channels-first form of the graph (no transposes: OpenVINO's faster form); for int8, the step and
+        backbone graphs with their convolutions quantised (the template graph, once per sequence, stays f32)."""
+        source = ox.ensure_graph(self.network, self.params, self.folder, name, self.export_allowed, "channels_first")
+        if self.precision != "int8" or name == "template":
+            return source
+        from lib.test.tracker.backends.quantize import int8_graph
+
+        return int8_graph(self.network, self.params, source, self.folder, self.name)
+
     def compile(self, path: Path):
-        config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
+        hint = "f32" if self.precision == "int8" else self.precision  # int8: the QDQ graph says what runs in int8
+        config = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
                   "INFERENCE_NUM_THREADS": str(self.threads)}
         return self.core.compile_model(str(path), "CPU", config).create_infer_request()
 
@@ -75,3 +86,4 @@ def load_openvino_network(params: TrackerParams, device: torch.device, precision
 
 register_backend("openvino", load_openvino_network)
 register_backend("openvino_bf16", lambda params, device: load_openvino_network(params, device, "bf16"))
+register_backend("openvino_int8", lambda params, device: load_openvino_network(params, device, "int8"))

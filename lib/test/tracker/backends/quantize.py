@@ -5,16 +5,21 @@ crops of the training datasets in DATA.TRAIN.DATASETS_NAME, then GOT10K_train_fu
 configured, from synthetic sequences (lib/data/synthetic/writers.py). The template features fed to
 the step come from the fp32 model on the sample's template crop, as at tracking time.
 
-`ort_int8_graph`: ONNX Runtime's quantize_static (QDQ, per-channel s8 weights, u8 activations; reduced
-range on CPUs without VNNI) -> backend 'onnx_int8'. The outputs of MatMul / Gemm stay float (QGemm with a
-float output): a quantised output would put a QuantizeLinear / DequantizeLinear pair after every linear
-layer and split ConvNeXt's GELU into five element-wise ops that ONNX Runtime no longer fuses (measured on
-the default config's backbone, AVX2, 2 threads: 55 ms with quantised outputs, 39 ms without). Conv
-outputs stay quantised, so the depthwise convolutions run as QLinearConv (fp32 Conv fed by
-DequantizeLinear loses ONNX Runtime's blocked-layout kernels and runs 4x slower). NNCF's quantisation
-for OpenVINO was tried and dropped: on the demo's trained model it lost 0.0175 AO, over the 0.01 limit,
-and OpenVINO's int8 matrix products on AVX2 (no VNNI) ran no faster than its f32 ones.
-The result is cached beside its fp32 graph in a sub-folder named by quantiser, settings version
+`int8_graph` quantises a graph with ONNX Runtime's quantize_static (QDQ, per-channel s8 weights, u8
+activations; 7-bit weights on CPUs without VNNI) by the recipe of its backend (RECIPES):
+- 'onnx_int8' (ONNX Runtime, linear form of the graphs): convolutions and linear layers. The outputs of
+  MatMul / Gemm stay float (QGemm with a float output): a quantised output would put a QuantizeLinear /
+  DequantizeLinear pair after every linear layer and split ConvNeXt's GELU into five element-wise ops
+  that ONNX Runtime no longer fuses (default backbone, AVX2, 2 threads: 55 ms against 39 ms). Conv
+  outputs stay quantised, so the depthwise convolutions run as QLinearConv (an fp32 Conv fed by
+  DequantizeLinear loses ONNX Runtime's blocked-layout kernels and runs 4x slower).
+- 'openvino_int8' (OpenVINO, channels-first form): convolutions only, which there are the whole backbone
+  and head (the ConvNeXt Linears are 1x1 convolutions); OpenVINO turns the QDQ pairs into its own int8
+  kernels (default backbone, AVX2: 31.5 ms, against 51 ms in f32). The relation module's linear layers
+  stay f32: OpenVINO's int8 matrix products (not convolutions) are slow without VNNI.
+NNCF's own quantisation for OpenVINO was tried on the linear form and dropped: it lost 0.0175 AO on the
+demo's trained model (over the 0.01 limit) and ran no faster than f32 on AVX2.
+The result is cached beside its fp32 graph in a sub-folder named by backend, recipe version
 (QUANT_VERSION), library version and calibration size; the fp32 folder is keyed by config and
 weights, so a new checkpoint rebuilds both.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -133,10 +139,31 @@ def _library_tag(name: str) -> str:
     return f"{name}-{importlib.import_module(name).__version__.split('-')[0]}"
 
 
-def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, folder: Path,
-                   n: int = CALIBRATION_SAMPLES) -> Path:
-    """`source` statically quantised by ONNX Runtime (cached in `folder`/ort_int8-<version>-c<n>/)."""
-    out_dir = Path(folder) / f"ort_int8-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
+@dataclass(frozen=True)
+class Recipe:
+    """What ONNX Runtime's quantize_static quantises for one int8 backend (QDQ, per-channel s8 weights,
+    u8 activations, MinMax calibration; 7-bit weights on CPUs without VNNI, whose u8 x s8 products
+    would otherwise saturate)."""
+
+    op_types: tuple[str, ...]
+    float_outputs: tuple[str, ...] = ()  # op types whose outputs stay float
+
+
+RECIPES = {
+    # ONNX Runtime runs the linear form: linear layers as QGemm with float outputs, convolutions QLinearConv
+    "onnx_int8": Recipe(op_types=("Conv", "MatMul", "Gemm"), float_outputs=("MatMul", "Gemm")),
+    # OpenVINO runs the channels-first form, where the backbone and head are all convolutions; the
+    # relation module's few linear layers stay f32 (OpenVINO's int8 matrix products are slow without VNNI)
+    "openvino_int8": Recipe(op_types=("Conv",)),
+}
+
+
+def int8_graph(network: nn.Module, params: TrackerParams, source: Path, folder: Path, backend: str = "onnx_int8",
+               n: int = CALIBRATION_SAMPLES) -> Path:
+    """`source` statically quantised for `backend` by ONNX Runtime's quantiser, calibrated on `n` training
+    crops; cached in `folder`/<backend>-v<QUANT_VERSION>-onnxruntime-<version>-c<n>/."""
+    recipe = RECIPES[backend]
+    out_dir = Path(folder) / f"{backend}-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
     path = out_dir / source.name
     if path.is_file():
         return path
@@ -152,7 +179,8 @@ def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, fold
         )
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
-        origin, feeds = calibration_feeds(network, params, source.stem, n)
+        graph = source.name.split(".")[0]  # 'step' of step.onnx and step.channels_first.onnx
+        origin, feeds = calibration_feeds(network, params, graph, n)
 
         class Reader(CalibrationDataReader):
             def __init__(self):
@@ -161,19 +189,20 @@ def ort_int8_graph(network: nn.Module, params: TrackerParams, source: Path, fold
             def get_next(self):
                 return next(self.items, None)
 
-        log.info("quantising %s to int8 (ONNX Runtime, %d calibration crops from %s)", source.name, n, origin)
+        log.info("quantising %s to int8 for %s (%d calibration crops from %s)", source.name, backend, n, origin)
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".quantize-") as tmp, ox.quiet_root_logger():
             pre, final = Path(tmp) / "pre.onnx", Path(tmp) / source.name
             quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
             quantize_static(str(pre), str(final), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             reduce_range=not has_vnni(), activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                            weight_type=QuantType.QInt8, op_types_to_quantize=list(recipe.op_types),
                             calibrate_method=CalibrationMethod.MinMax,
-                            extra_options={"OpTypesToExcludeOutputQuantization": ["MatMul", "Gemm"]})
+                            extra_options={"OpTypesToExcludeOutputQuantization": list(recipe.float_outputs)})
             import onnx
 
             onnx.checker.check_model(str(final), full_check=True)
             os.replace(final, path)
-        ox.write_atomic(out_dir / f"{source.stem}.calibration.txt", f"{n} crops from {origin}\n")
+        ox.write_atomic(out_dir / f"{source.name.removesuffix('.onnx')}.calibration.txt",
+                        f"{n} crops from {origin}\n")
     return path
