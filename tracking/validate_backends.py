@@ -7,10 +7,12 @@ For each backend available on this machine (pytorch, onnx, openvino, pytorch_bf1
 openvino_int8, openvino_bf16 where the CPU computes bf16) it runs the ordinary tracking/test.py with
 `--backend NAME` and its own `--runid` (one results folder per backend), scores the runs together with
 lib/test/analysis/results.py, and prints and saves a table: AO, AO change against 'pytorch' (eager
-fp32), mean IoU of its boxes with eager fp32's (frame by frame), median ms per frame (from the _time
-files, initial frames left out) and, for reduced precision (bf16, int8), PASS or FAIL: FAIL when its
-AO (a fraction, 0..1) falls more than MAX_AO_DROP below fp32. `make demo` runs it as a stage; a
-backend that cannot run here is listed with the reason.
+fp32), how close its boxes are to eager fp32's (mean IoU, frame by frame: "one-step" from the same
+state, each frame tracked from the previous frame's ground truth, which measures the backend's numerics;
+"run" over the whole tracking runs, where one early difference sends the rest of a run elsewhere),
+median ms per frame (from the _time files, initial frames left out) and, for reduced precision (bf16,
+int8), PASS or FAIL: FAIL when its AO (a fraction, 0..1) falls more than MAX_AO_DROP below fp32.
+`make demo` runs it as a stage; a backend that cannot run here is listed with the reason.
 """
 from __future__ import annotations
 
@@ -65,17 +67,43 @@ def iou_with_reference(folder: Path, reference: Path, sequences: list[str]) -> f
     return float(np.mean(np.concatenate(ious))) if ious else float("nan")
 
 
+def one_step_boxes(name: str, config: str, checkpoint: str, sequences) -> np.ndarray:
+    """(N, 4) boxes of backend `name`, each frame tracked from the ground truth of the frame before (the
+    tracker's state reset every frame; frames after an invalid box left out): boxes that differ between
+    backends only by their numerics, not by where a run's earlier frames led it."""
+    from tqdm import tqdm
+
+    from lib.api import build_tracker
+    from lib.test.evaluation.running import read_frame
+
+    tracker = build_tracker(config, checkpoint=checkpoint, device="cpu", backend=name)
+    boxes = []
+    for seq in tqdm(sequences, desc=f"one-step boxes, {name}", leave=False):
+        info = seq.init_info()
+        tracker.initialize(read_frame(seq, 0), info["init_bbox"], text=info.get("init_nlp"))
+        gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
+        for i in range(1, min(len(seq.frames), len(gt))):
+            if not (np.all(np.isfinite(gt[i - 1])) and gt[i - 1, 2] > 0 and gt[i - 1, 3] > 0):
+                continue
+            tracker.tracker.state = [float(v) for v in gt[i - 1]]
+            boxes.append(tracker.track(read_frame(seq, i))[0])
+    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "-" if value is None or np.isnan(value) else format(value, fmt)
+
+
 def table(rows: list[dict]) -> str:
     """The markdown table of `rows`."""
-    lines = ["| backend | precision | AO | AO - fp32 | IoU with fp32 boxes | median ms / frame | check |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| backend | precision | AO | AO - fp32 | one-step IoU with fp32 | run IoU with fp32 | median ms / frame "
+             "| check |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['backend']} | {r['precision']} | - | - | - | - | not run here: {r['skipped']} |")
+            lines.append(f"| {r['backend']} | {r['precision']} | - | - | - | - | - | not run here: {r['skipped']} |")
             continue
-        change = "-" if np.isnan(r["dAO"]) else f"{r['dAO']:+.4f}"
-        iou = "-" if np.isnan(r["iou_fp32"]) else f"{r['iou_fp32']:.4f}"
-        lines.append(f"| {r['backend']} | {r['precision']} | {r['AO']:.4f} | {change} | {iou} | {r['ms']:.1f} | "
+        lines.append(f"| {r['backend']} | {r['precision']} | {r['AO']:.4f} | {_cell(r['dAO'], '+.4f')} | "
+                     f"{_cell(r['one_step_iou_fp32'], '.4f')} | {_cell(r['iou_fp32'], '.4f')} | {r['ms']:.1f} | "
                      f"{r['check']} |")
     return "\n".join(lines)
 
@@ -95,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for backends.md and backends.json")
     args = p.parse_args(argv)
 
+    import torch
+
+    from lib.test.analysis.metrics import box_iou
     from lib.test.analysis.results import score_trackers
     from lib.test.evaluation import get_dataset
     from lib.test.results import TrackerSpec
@@ -123,9 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         specs[name] = TrackerSpec(SCRIPT, args.config, runid, display_name=name)
         rows.append({"backend": name, "precision": precision})
     results_path = env_settings().results_path
-    report = score_trackers(list(specs.values()), get_dataset(args.dataset_name), args.dataset_name, results_path)
+    sequences = get_dataset(args.dataset_name)
+    report = score_trackers(list(specs.values()), sequences, args.dataset_name, results_path)
     scores = {s.spec.display_name: s.metrics for s in report.scores}
     reference = scores["pytorch"]["AO"] / 100.0 if "pytorch" in scores else None
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
+    one_step_reference = one_step_boxes("pytorch", args.config, args.checkpoint, sequences) if reference else None
     for row in rows:
         if "skipped" in row:
             continue
@@ -135,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         row["iou_fp32"] = float("nan") if reference is None else iou_with_reference(
             specs[row["backend"]].dataset_dir(results_path, args.dataset_name),
             specs["pytorch"].dataset_dir(results_path, args.dataset_name), list(report.sequences))
+        row["one_step_iou_fp32"] = float("nan")
+        if reference is not None:
+            boxes = one_step_boxes(row["backend"], args.config, args.checkpoint, sequences)
+            if len(boxes):
+                row["one_step_iou_fp32"] = float(np.mean(box_iou(boxes, one_step_reference)))
         if row["backend"] in REDUCED_PRECISION_BACKENDS and reference is None:
             row["check"] = "unchecked (no eager fp32 reference: the 'pytorch' run failed or was not asked for)"
         elif row["backend"] in REDUCED_PRECISION_BACKENDS:

@@ -35,7 +35,7 @@ from lib.test.parameter.sutrack_dinov3 import TrackerParams
 from lib.test.tracker.sutrack_dinov3 import hann2d
 from lib.utils.grid import feature_grid
 
-EXPORT_VERSION = "1"  # bump when the graphs' inputs, outputs or contents change: invalidates the cache
+EXPORT_VERSION = "2"  # bump when the graphs' inputs, outputs or contents change: invalidates the cache
 OPSET = 18
 TEMPLATE_INPUTS = ("template", "template_anno")
 TEMPLATE_OUTPUTS = ("template_tokens", "template_appearance", "template_foreground")
@@ -67,6 +67,27 @@ class StepGraph(nn.Module):
                 text: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.network.track_step(search, TemplateFeatures(tokens, appearance, foreground), text)
         return select_box(out, self.window)
+
+
+class _BodyScope(nn.Module):
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, search: torch.Tensor) -> torch.Tensor:
+        return self.body(search)
+
+
+class BackboneGraph(nn.Module):
+    """The bare backbone on the search crop (the profiler's row). Its nodes are named /encoder/body/... as
+    in the step graph, so a quantisation recipe that picks nodes by module treats both graphs alike."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.encoder = _BodyScope(network.encoder.body)
+
+    def forward(self, search: torch.Tensor) -> torch.Tensor:
+        return self.encoder(search)
 
 
 def step_window(params: TrackerParams) -> torch.Tensor | None:
@@ -151,7 +172,7 @@ def export_graphs(network: nn.Module, params: TrackerParams, out_dir: str | Path
             export_module(StepGraph(network, step_window(params)).eval(), step_inputs, paths[name],
                           step_input_names(text), list(STEP_OUTPUTS), dynamo)
         elif name == "backbone":
-            export_module(network.encoder.body.eval(), (step_inputs[0],), paths[name], ["search"], ["features"],
+            export_module(BackboneGraph(network).eval(), (step_inputs[0],), paths[name], ["search"], ["features"],
                           dynamo)
         else:
             raise ValueError(f"unknown graph '{name}'; choose from template, step, step_text, backbone")
