@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of --random_weights")
     p.add_argument("--out", default=None, help="output folder (default: the ONNX backend's cache for these weights)")
     p.add_argument("--text", action="store_true", help="export step_text.onnx (language: text token input) too")
-    p.add_argument("--int8", action="store_true", help="also write the int8 step graph(s) of backend 'onnx_int8'")
+    p.add_argument("--int8", action="store_true",
+                   help="also write the int8 step graph(s) of 'onnx_int8' and 'openvino_int8'")
     p.add_argument("--dynamo", action="store_true", help="use the torch.export-based exporter (slower to export)")
     args = p.parse_args(argv)
 

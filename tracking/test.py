@@ -42,8 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results_path", default=None, help="default: results_path of lib/utils/settings")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--backend", default=None,
-                        help="auto | pytorch | onnx | openvino | pytorch_bf16 | onnx_int8 | openvino_bf16"
-                             " (default: the config's TEST.BACKEND)")
+                        help="auto | pytorch | onnx | openvino | pytorch_bf16 | onnx_int8 | openvino_int8 | "
+                             "openvino_bf16 (default: the config's TEST.BACKEND)")
     parser.add_argument("--torch_threads", type=int, default=0, help="torch threads per process (0: default)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo the sequences even if finished; results of another run in the folder are deleted")

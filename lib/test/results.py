@@ -300,7 +300,7 @@ def describe(record: dict | None, rid: str | None = None) -> str:
 
 
 def _backend(record: dict) -> str:
-    """'onnx', 'auto -> onnx' when 'auto' picked it, 'onnx_int8 (onnxruntime qdq v3)' with a revision."""
+    """'onnx', 'auto -> onnx' when 'auto' picked it, 'onnx_int8 (int8 recipe v3)' with a revision."""
     backend, resolved = record.get("backend"), record.get("backend_resolved")
     text = f"{backend} -> {resolved}" if resolved and resolved != backend else str(backend)
     return f"{text} ({record['backend_revision']})" if record.get("backend_revision") else text

@@ -141,7 +141,7 @@ _C.TEST.EPOCH = 180
 _C.TEST.WINDOW = True
 _C.TEST.NUM_TEMPLATES = 1
 # auto: the fastest fp32 backend agreeing with eager here; or pytorch | onnx | openvino, and the opt-in
-# reduced precisions pytorch_bf16 | onnx_int8 | openvino_bf16 (lib/test/tracker/backends/)
+# reduced precisions pytorch_bf16 | onnx_int8 | openvino_int8 | openvino_bf16 (lib/test/tracker/backends/)
 _C.TEST.BACKEND = "auto"
 _C.TEST.UPDATE_INTERVALS = CN(new_allowed=True)  # per dataset (upper case) with a DEFAULT
 _C.TEST.UPDATE_INTERVALS.DEFAULT = 999999

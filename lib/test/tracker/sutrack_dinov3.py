@@ -332,7 +332,7 @@ def build_tracker(config: str | Path, checkpoint: str | Path | None = None, devi
     checkpoint: a `.pth.tar` from training; None takes TEST.EPOCH's checkpoint under save_dir (a missing
     one raises naming the path) unless `random_weights` (seeded by `seed`, for smoke runs).
     device: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...; backend: 'auto', 'pytorch', 'onnx',
-    'openvino', 'pytorch_bf16', 'onnx_int8', 'openvino_bf16' (lib/test/tracker/backends/),
+    'openvino', 'pytorch_bf16', 'onnx_int8', 'openvino_int8', 'openvino_bf16' (lib/test/tracker/backends/),
     None = the config's TEST.BACKEND (default 'auto'). dataset_name selects the
     per-dataset TEST keys (template update, multi-modal, language). bgr: frames come from cv2. onnx_dir:
     graphs from tracking/export_onnx.py for backend 'onnx' (default: exported into the cache on first use).

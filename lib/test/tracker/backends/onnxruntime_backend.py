@@ -8,9 +8,9 @@ when the threads fit in the cores this process may use, and sleep when they do n
 cores: spinning would take them from the other threads). Spinning saves a thread wake-up per op: the
 int8 step graph, AVX2, 2 threads, ran 44 ms spinning against 46-51 ms sleeping.
 
-'onnx_int8' (opt-in) runs the step and backbone graphs statically quantised to int8 (QDQ, s8 per-channel
-weights, u8 activations) with a calibration set of training crops (quantize.py); the template graph
-(once per sequence) stays fp32. `make demo` validates its AO against fp32.
+'onnx_int8' (opt-in) runs the step and backbone graphs with their encoder statically quantised to int8
+(QDQ, s8 per-channel weights, u8 activations; the head stays float) with a calibration set of training
+crops (quantize.py); the template graph (once per sequence) stays fp32. `make demo` validates it.
 """
 from __future__ import annotations
 
