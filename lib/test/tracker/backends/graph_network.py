@@ -21,11 +21,15 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 class GraphNetwork:
     """A backend over the exported graphs; subclasses say where a graph comes from and how it runs.
 
-    `graph_path(name)` gives the file of graph `name` ('template', 'step', 'step_text', 'backbone'),
-    building it when missing; `compile(path)` loads it; `run(compiled, feeds)` -> outputs in order.
+    `graph_path(name)` gives the file of graph `name` ('template', 'step', 'step_text', 'backbone') in the
+    runtime's export `form`, building it when missing (int8: the step and backbone graphs quantised by the
+    recipe of the backend `name`; the template graph, once per sequence, stays float); `compile(path)`
+    loads it; `run(compiled, feeds)` -> outputs in order.
     """
 
     name = "graph"
+    form = "linear"  # the export form this runtime runs fastest (onnx_export.FORMS)
+    int8 = False
 
     def __init__(self, network: nn.Module, params: TrackerParams, device: torch.device, folder: Path,
                  export: bool = True):
@@ -37,7 +41,12 @@ class GraphNetwork:
 
     # -- to be provided by the runtime
     def graph_path(self, name: str) -> Path:
-        return ox.ensure_graph(self.network, self.params, self.folder, name, self.export_allowed)
+        source = ox.ensure_graph(self.network, self.params, self.folder, name, self.export_allowed, self.form)
+        if not self.int8 or name == "template":
+            return source
+        from lib.test.tracker.backends.quantize import int8_graph
+
+        return int8_graph(self.network, self.params, source, self.folder, self.name)
 
     def compile(self, path: Path) -> object:
         raise NotImplementedError

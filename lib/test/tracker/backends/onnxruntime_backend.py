@@ -62,14 +62,6 @@ class OnnxNetwork(GraphNetwork):
         self.int8 = int8
         self.name = "onnx_int8" if int8 else "onnx"
 
-    def graph_path(self, name: str) -> Path:
-        source = super().graph_path(name)
-        if not self.int8 or name == "template":
-            return source
-        from lib.test.tracker.backends.quantize import int8_graph
-
-        return int8_graph(self.network, self.params, source, self.folder, self.name)
-
     def compile(self, path: Path):
         return make_session(path, self.device)
 

@@ -33,7 +33,10 @@ def _core():
 
 
 class OpenVINONetwork(GraphNetwork):
-    """Compiled OpenVINO models of the exported graphs, in precision f32 or bf16."""
+    """Compiled OpenVINO models of the exported graphs (channels-first form: no transposes), in precision
+    f32, bf16 or int8."""
+
+    form = "channels_first"
 
     def __init__(self, network, params: TrackerParams, device: torch.device, folder: Path, export: bool = True,
                  precision: str = "f32", threads: int | None = None):
@@ -47,19 +50,10 @@ class OpenVINONetwork(GraphNetwork):
             raise BackendUnavailable(f"'openvino_bf16' needs a CPU with avx512_bf16 or AMX (this one has: {flags}); "
                                      "OpenVINO would run f32 instead")
         self.precision = precision
+        self.int8 = precision == "int8"
         self.threads = int(threads or torch.get_num_threads())
         self.name = "openvino" if precision == "f32" else f"openvino_{precision}"
         self.core = _core()
-
-    def graph_path(self, name: str) -> Path:
-        """The channels-first form of the graph (no transposes: OpenVINO's faster form); for int8, the step and
-        backbone graphs with their convolutions quantised (the template graph, once per sequence, stays f32)."""
-        source = ox.ensure_graph(self.network, self.params, self.folder, name, self.export_allowed, "channels_first")
-        if self.precision != "int8" or name == "template":
-            return source
-        from lib.test.tracker.backends.quantize import int8_graph
-
-        return int8_graph(self.network, self.params, source, self.folder, self.name)
 
     def compile(self, path: Path):
         hint = "f32" if self.precision == "int8" else self.precision  # int8: the QDQ graph says what runs in int8
