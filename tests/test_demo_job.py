@@ -1,4 +1,5 @@
-"""The main job end to end on a shortened budget: data, both trainings, tracking, scoring, plots, video."""
+"""The main job end to end on a shortened budget: world data with one family held out, both trainings, tracking
+and scoring on the in-world and held-out sets, the paired table, plots, videos."""
 from __future__ import annotations
 
 import subprocess
@@ -12,16 +13,30 @@ def test_main_job_runs_end_to_end(tmp_path, repo_root):
     proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
-    # the analysis table has a row for each of the three trackers, with GOT-10k AO columns
-    table = out[out.index("=== 4. score"):]
-    assert "AO" in table and "SR0.50" in table
-    for label in ("tiny", "tiny_template_blind", "stay-at-first-box"):
-        assert label in table
+    # the analysis tables (in-world val, then the held-out family) have a row for each of the three trackers
+    for stage in ("=== 4.1 score", "=== 4.2 score"):
+        table = out[out.index(stage):]
+        assert "AO" in table and "SR0.50" in table
+        for label in ("tiny", "tiny_template_blind", "stay-at-first-box"):
+            assert label in table
     for config in ("tiny", "tiny_template_blind"):
         assert (ws / "checkpoints/train/sutrack_dinov3" / config / "SUTRACK_ep0001.pth.tar").is_file()
-        results = ws / "test/tracking_results/sutrack_dinov3" / config / "got10k_val"
-        assert len(list(results.glob("GOT-10k_Val_*[0-9].txt"))) == 2
-    assert (ws / "plots" / "success_plot.png").is_file()
+        for results in ("tracking_results", "heldout_results"):
+            folder = ws / "test" / results / "sutrack_dinov3" / config / "got10k_val"
+            assert len(list(folder.glob("GOT-10k_Val_*[0-9].txt"))) == 2
+    for key in ("in-world", "held-out"):
+        assert (ws / "plots" / key / "success_plot.png").is_file()
+    # the world table: both sets, AO of each tracker, and the paired difference with its interval
+    worlds = (ws / "worlds.md").read_text()
+    assert "tiny - tiny_template_blind per sequence [95% CI]" in worlds
+    rows = [line for line in worlds.splitlines() if line.startswith("| in-world") or line.startswith("| held-out")]
+    assert len(rows) == 2 and "held-out world: cutouts" in rows[1]
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[1] == "2" and all(0.0 <= float(c) <= 1.0 for c in cells[2:5])
+        mean, lo, hi = (float(v) for v in cells[5].replace("[", "").replace("]", "").replace(",", "").split())
+        assert lo <= mean <= hi
+    assert "=== 4.3 in-world and held-out AO" in out
     # the per-backend table: a row per backend, eager fp32 the reference, reduced precision checked
     backends = (ws / "backends" / "backends.md").read_text()
     assert "| pytorch | fp32 |" in backends and "reference" in backends
@@ -34,8 +49,9 @@ def test_main_job_runs_end_to_end(tmp_path, repo_root):
         assert name in rows, name
     assert "PASS" in backends or "FAIL" in backends
     assert len(list((ws / "test/tracking_results/sutrack_dinov3").glob("tiny_1[0-9][0-9]"))) >= 6
-    videos = list((ws / "video").iterdir())  # drawn from the scored results: no second run, no box file
-    assert len(videos) == 1 and videos[0].suffix in (".mp4", ".avi") and videos[0].stem.startswith("GOT-10k_Val_")
+    for key in ("in-world", "held-out"):  # drawn from the scored results: no second run, no box file
+        videos = list((ws / "video" / key).iterdir())
+        assert len(videos) == 1 and videos[0].suffix in (".mp4", ".avi") and videos[0].stem.startswith("GOT-10k_Val_")
     assert "drawn from the scored results" in out
     assert "main job finished" in out
     # a rerun skips every finished stage

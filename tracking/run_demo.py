@@ -1,22 +1,28 @@
-"""The main job on embedded data: build demo data, train, track, score, plot and render a video.
+"""The main job on embedded data: world families, leave one out, train, track, score, plot and render videos.
 
-    python tracking/run_demo.py                      # the whole job (`make demo`), ~15 min on 2 CPU cores
+    python tracking/run_demo.py                      # the whole job (`make demo`), ~20 min on 2 CPU cores
+    python tracking/run_demo.py --heldout_world blobs            # hold out another family
     python tracking/run_demo.py --no-ablation        # skip the template-blind twin
     python tracking/run_demo.py --seed 1 --workspace demo_seed1   # another draw of data and training
 
+The data are sequences of several synthetic world families (lib/data/synthetic/worlds: how objects,
+backgrounds, camera, motion, distractors and image quality are drawn). All families but one are trained on;
+the held-out one is only tracked, to show what the model does on a world it never saw.
+
 Every stage is an ordinary project command (make_demo_data.py, train.py, test.py, analysis_results.py)
-run with this workspace's settings, so the output doubles as a worked example; the video is drawn from
+run with this workspace's settings, so the output doubles as a worked example; the videos are drawn from
 the scored results (lib/test/analysis/video.py: saved boxes, ground truth and each frame's IoU), not
 from a second tracking run. Stages whose outputs exist are skipped: rerunning after an interruption
 resumes.
 
 It trains the tiny config twice with the same budget and seed: as is, and as its template-blind
 ablation (`tiny_template_blind.yaml`, no template tokens and no similarity map), then scores both and
-a tracker that stays at the first box on the demo val split (GOT-10k AO, SR, AUC, FPS), then tracks
-the split again with every backend available on this machine (backends/backends.md: AO, its change
-against eager fp32 and ms per frame; bf16 and int8 fail there when AO drops by more than 0.01). The two
-trainings run side by side, each on half the cores (`--no-parallel`: one after the other on all):
-a model this small keeps one core busy far better than two, so together they finish ~1.4x sooner.
+a tracker that stays at the first box on (a) val sequences of the training families and (b) sequences of
+the held-out family (GOT-10k AO, SR, AUC, FPS), with the per-sequence paired difference tiny minus blind and
+its 95% bootstrap interval (worlds.md), then tracks the in-world split again with every backend available
+on this machine (backends/backends.md). The two trainings run side by side, each on half the cores
+(`--no-parallel`: one after the other on all): a model this small keeps one core busy far better than
+two, so together they finish ~1.4x sooner.
 """
 from __future__ import annotations
 
@@ -26,12 +32,15 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lib.data.synthetic.demo import DEFAULT_HELDOUT
+from lib.data.synthetic.worlds import FAMILIES
 from lib.test.evaluation.data import Sequence
-from lib.test.results import ResultFiles, SequenceOutput, TrackerSpec, checkpoint_path, load_result_boxes, save_results
+from lib.test.results import ResultFiles, SequenceOutput, TrackerSpec, checkpoint_path, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,28 +113,41 @@ def train_in_parallel(cmds: dict[str, list[str]], workspace: Path, env: dict[str
                 proc.terminate()
 
 
-def median_sequence(results_dir: Path) -> tuple[Sequence, float]:
-    """The val sequence with the median AO in `results_dir`: a typical one for the video, not the best."""
-    from lib.test.analysis.metrics import got10k_ious
-    from lib.test.analysis.results import got10k_meta
-    from lib.test.evaluation import get_dataset
+@dataclass(frozen=True)
+class WorldSet:
+    """One set of sequences the demo scores: its GOT-10k root and its own results path."""
 
-    scored = []
-    for seq in get_dataset(DATASET):
-        resolution, cover = got10k_meta(seq)
-        pred = load_result_boxes(ResultFiles.of(results_dir, seq.name).boxes, len(seq.frames))
-        scored.append((float(got10k_ious(pred, seq.ground_truth_rect, resolution, cover).mean()), seq.name, seq))
-    scored.sort(key=lambda item: item[:2])
+    key: str            # "in-world" | "held-out"
+    title: str
+    got10k_dir: Path
+    results_path: Path
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return dict(env, SUTRACK_GOT10K_DIR=str(self.got10k_dir), SUTRACK_RESULTS_PATH=str(self.results_path))
+
+    def sequences(self):
+        from lib.test.evaluation import get_dataset
+        from lib.utils.settings import env_settings
+
+        settings = env_settings()
+        settings.got10k_dir = str(self.got10k_dir)
+        return get_dataset(DATASET, settings=settings)
+
+
+def median_sequence(results_dir: Path, sequences) -> tuple[Sequence, float]:
+    """The sequence with the median AO in `results_dir`: a typical one for the video, not the best."""
+    from lib.test.analysis.results import sequence_aos
+
+    aos = sequence_aos(results_dir, sequences)
+    scored = sorted((ao, seq.name, seq) for seq, ao in zip(sequences, aos.values()))
     ao, _, seq = scored[(len(scored) - 1) // 2]
     return seq, ao
 
 
-def write_first_box_baseline(results_path: Path) -> str:
+def write_first_box_baseline(results_path: Path, sequences) -> str:
     """Results of a tracker that never moves from the initial box (the floor any tracker must clear)."""
-    from lib.test.evaluation import get_dataset
-
     out_dir = TrackerSpec("first_box", "baseline").dataset_dir(results_path, DATASET)
-    for seq in get_dataset(DATASET):
+    for seq in sequences:
         n = len(seq.frames)
         box = [float(v) for v in seq.ground_truth_rect[0]]
         files = ResultFiles.of(out_dir, seq.name)
@@ -134,6 +156,38 @@ def write_first_box_baseline(results_path: Path) -> str:
         per_frame = max((time.perf_counter() - start) / n, 1e-6)
         save_results(files, SequenceOutput(boxes=boxes, times=[per_frame] * n, scores=[1.0] * n))
     return "first_box:baseline::stay-at-first-box"
+
+
+def worlds_table(sets: list[WorldSet], configs: list[str]) -> str:
+    """AO of each tracker on each world set, and tiny minus blind per sequence with its 95% bootstrap interval."""
+    from lib.test.analysis import metrics as M
+    from lib.test.analysis.results import got10k_meta, sequence_aos
+    from lib.test.analysis.stats import paired_difference
+    from lib.test.results import load_result_boxes
+
+    specs = [TrackerSpec(SCRIPT, c) for c in configs] + [TrackerSpec("first_box", "baseline")]
+    labels = configs + ["stay-at-first-box"]
+    head = ["world set", "sequences"] + [f"{label} AO" for label in labels]
+    if len(configs) > 1:
+        head.append(f"{configs[0]} - {configs[1]} per sequence [95% CI]")
+    rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for ws in sets:
+        seqs = list(ws.sequences())
+        cells = [ws.title, str(len(seqs))]
+        per_seq = []
+        for spec in specs:
+            folder = spec.dataset_dir(ws.results_path, DATASET)
+            ious = []
+            for seq in seqs:
+                resolution, cover = got10k_meta(seq)
+                pred = load_result_boxes(ResultFiles.of(folder, seq.name).boxes, len(seq.frames))
+                ious.append(M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover))
+            cells.append(f"{M.got10k_summary(ious)[0]['AO'] / 100.0:.3f}")
+            per_seq.append(list(sequence_aos(folder, seqs).values()))
+        if len(configs) > 1:
+            cells.append(str(paired_difference(per_seq[0], per_seq[1])))
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,25 +208,34 @@ def main(argv: list[str] | None = None) -> int:
                         help="train the two models side by side, each on half the cores (default on)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
     parser.add_argument("--threads", type=int, default=0, help="tracking/test.py worker processes")
+    parser.add_argument("--heldout_world", default=DEFAULT_HELDOUT, choices=list(FAMILIES),
+                        help=f"world family left out of training and scored apart (default {DEFAULT_HELDOUT})")
+    parser.add_argument("--worlds", default=",".join(FAMILIES), help="comma-separated families (default: all)")
     args = parser.parse_args(argv)
 
     workspace = Path(args.workspace).resolve()
     data_dir = workspace / "data"
-    results_path = workspace / "test" / "tracking_results"
+    trained = ", ".join(w for w in args.worlds.split(",") if w != args.heldout_world)
+    sets = [WorldSet("in-world", f"in-world val ({trained})", data_dir / "got10k",
+                     workspace / "test" / "tracking_results"),
+            WorldSet("held-out", f"held-out world: {args.heldout_world}", data_dir / "heldout" / "got10k",
+                     workspace / "test" / "heldout_results")]
     env = dict(os.environ, SUTRACK_LOCAL=str(workspace / "local.yaml"), SUTRACK_SAVE_DIR=str(workspace),
-               SUTRACK_GOT10K_DIR=str(data_dir / "got10k"), SUTRACK_RESULTS_PATH=str(results_path),
                PYTHONUNBUFFERED="1")
+    env = sets[0].env(env)
     os.environ.update({k: env[k] for k in ("SUTRACK_LOCAL", "SUTRACK_SAVE_DIR", "SUTRACK_GOT10K_DIR",
                                            "SUTRACK_RESULTS_PATH")})
     check_workspace(workspace, {k: getattr(args, k) for k in (
-        "train", "val", "frames", "seed", "epochs", "samples_per_epoch", "batch_size", "lr")})
+        "train", "val", "frames", "seed", "epochs", "samples_per_epoch", "batch_size", "lr", "heldout_world",
+        "worlds")})
     py = sys.executable
     job_start = time.perf_counter()
 
-    if not (data_dir / "got10k" / "val" / "list.txt").is_file():
-        run_stage("1. demo data (GOT-10k layout)",
+    if not (data_dir / "heldout" / "got10k" / "val" / "list.txt").is_file():
+        run_stage(f"1. demo data: world families {args.worlds}, {args.heldout_world} held out (GOT-10k layout)",
                   [py, "tracking/make_demo_data.py", "--out", str(data_dir), "--train", str(args.train),
-                   "--val", str(args.val), "--frames", str(args.frames), "--seed", str(args.seed)], env)
+                   "--val", str(args.val), "--frames", str(args.frames), "--seed", str(args.seed),
+                   "--worlds", args.worlds, "--heldout_world", args.heldout_world], env)
 
     configs = [args.config] + ([args.blind_config] if args.ablation else [])
     todo = [c for c in configs if not checkpoint_path(workspace, c, args.epochs).is_file()]
@@ -183,39 +246,49 @@ def main(argv: list[str] | None = None) -> int:
         for i, (config, cmd) in enumerate(cmds.items()):
             run_stage(f"2.{i + 1} train {config}", cmd, env)
 
-    trackers = []
-    for i, config in enumerate(configs):
-        ckpt = checkpoint_path(workspace, config, args.epochs)
-        run_stage(f"3.{i + 1} track {config} on the demo val split",
-                  [py, "tracking/test.py", SCRIPT, config, "--dataset_name", DATASET, "--checkpoint", str(ckpt),
-                   "--threads", str(args.threads)], env)
-        trackers.append(f"{SCRIPT}:{config}")
+    for k, ws in enumerate(sets):
+        trackers = []
+        for i, config in enumerate(configs):
+            ckpt = checkpoint_path(workspace, config, args.epochs)
+            run_stage(f"3.{k + 1}.{i + 1} track {config} on the {ws.title}",
+                      [py, "tracking/test.py", SCRIPT, config, "--dataset_name", DATASET, "--checkpoint", str(ckpt),
+                       "--threads", str(args.threads)], ws.env(env))
+            trackers.append(f"{SCRIPT}:{config}")
+        trackers.append(write_first_box_baseline(ws.results_path, ws.sequences()))
+        run_stage(f"4.{k + 1} score on the {ws.title}",
+                  [py, "tracking/analysis_results.py", "--dataset", DATASET, "--plot_dir",
+                   str(workspace / "plots" / ws.key), "--trackers", *trackers], ws.env(env))
 
-    trackers.append(write_first_box_baseline(results_path))
-    run_stage("4. score", [py, "tracking/analysis_results.py", "--dataset", DATASET, "--plot_dir",
-                           str(workspace / "plots"), "--trackers", *trackers], env)
+    from lib.utils.io import atomic_write_bytes
+
+    table = worlds_table(sets, configs)
+    atomic_write_bytes(workspace / "worlds.md", table.encode())
+    print(f"\n=== 4.3 in-world and held-out AO (GOT-10k AO as a fraction; the last column is the mean over "
+          f"sequences of each sequence's AO difference, with its 95% bootstrap interval over sequences; "
+          f"{workspace / 'worlds.md'})\n{table}", flush=True)
 
     # every backend on the trained model: AO, AO change against eager fp32, ms per frame; reduced precision
     # (bf16, int8) is marked FAIL when its AO drops more than 0.01 (tracking/validate_backends.py)
     if not (workspace / "backends" / "backends.md").is_file():
-        run_stage(f"4b. backends: {args.config} on the demo val split with every backend available here",
+        run_stage(f"4b. backends: {args.config} on the {sets[0].title} with every backend available here",
                   [py, "tracking/validate_backends.py", "--config", args.config, "--checkpoint",
                    str(checkpoint_path(workspace, args.config, args.epochs)), "--dataset_name", DATASET,
                    "--threads", str(args.threads), "--out", str(workspace / "backends")], env)
 
     from lib.test.analysis.video import render_results_video
 
-    scored_dir = TrackerSpec(SCRIPT, args.config).dataset_dir(results_path, DATASET)
-    seq, ao = median_sequence(scored_dir)
-    print(f"\n=== 5. annotated video of {seq.name} (its AO {ao:.2f}: the median sequence of {args.config}), "
-          f"drawn from the scored results in {scored_dir}", flush=True)
-    video, ious = render_results_video(seq, scored_dir, workspace / "video" / f"{seq.name}.mp4")
-    print(f"=== 5. video: {video} (green: {args.config}'s saved box, red: ground truth; mean IoU over the frames "
-          f"with ground truth {float(np.nanmean(ious)):.2f})", flush=True)
+    for k, ws in enumerate(sets):
+        scored_dir = TrackerSpec(SCRIPT, args.config).dataset_dir(ws.results_path, DATASET)
+        seq, ao = median_sequence(scored_dir, list(ws.sequences()))
+        print(f"\n=== 5.{k + 1} annotated video of {seq.name} (its AO {ao:.2f}: the median sequence of {args.config} "
+              f"on the {ws.title}), drawn from the scored results in {scored_dir}", flush=True)
+        video, ious = render_results_video(seq, scored_dir, workspace / "video" / ws.key / f"{seq.name}.mp4")
+        print(f"=== 5.{k + 1} video: {video} (green: {args.config}'s saved box, red: ground truth; mean IoU over the "
+              f"frames with ground truth {float(np.nanmean(ious)):.2f})", flush=True)
 
     print(f"\nmain job finished in {(time.perf_counter() - job_start) / 60:.1f} min; outputs in {workspace}:")
-    print(f"  plots: {workspace / 'plots'}   video: {workspace / 'video'}   logs: {workspace / 'logs'}   "
-          f"backends: {workspace / 'backends' / 'backends.md'}")
+    print(f"  worlds: {workspace / 'worlds.md'}   plots: {workspace / 'plots'}   video: {workspace / 'video'}   "
+          f"logs: {workspace / 'logs'}   backends: {workspace / 'backends' / 'backends.md'}")
     return 0
 
 

@@ -130,6 +130,15 @@ _C.DATA.TEMPLATE.SIZE = 112
 _C.DATA.TEMPLATE.FACTOR = 2.0
 _C.DATA.TEMPLATE.CENTER_JITTER = 0.0
 _C.DATA.TEMPLATE.SCALE_JITTER = 0.0
+# Augmentations beyond SUTrack's (grayscale, flip, brightness), for training that must generalise beyond its
+# data (lib/train/data/augment.py). All off by default, as in SUTrack; the demo's tiny config turns on those that
+# measured better on a world family it never trained on.
+_C.DATA.AUG = CN()
+_C.DATA.AUG.COLOR_JITTER = 0.0  # contrast/saturation jitter per crop group, hue rotation shared by the sample
+_C.DATA.AUG.BLUR_PROB = 0.0  # Gaussian or motion blur of the search crop
+_C.DATA.AUG.DEGRADE_PROB = 0.0  # sensor noise and JPEG artefacts on the search crop
+_C.DATA.AUG.OCCLUDE_PROB = 0.0  # a patch pasted over part of the target in the search crop
+_C.DATA.AUG.OCCLUDE_MAX = 0.6  # largest fraction of the target's box an occluder covers
 
 # ----------------------------------------------------------------------------- TEST
 _C.TEST = CN()

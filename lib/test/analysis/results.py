@@ -19,6 +19,7 @@ from lib.test.analysis import metrics as M
 from lib.test.results import (
     MissingResultError,
     ResultFileError,
+    ResultFiles,
     SequenceResult,
     TrackerSpec,
     folder_record,
@@ -95,6 +96,17 @@ def got10k_meta(seq) -> tuple[tuple[int, int], np.ndarray | None]:
             resolution = image.size
     cover = _seq_fact(seq, "cover")
     return (int(resolution[0]), int(resolution[1])), None if cover is None else np.asarray(cover)
+
+
+def sequence_aos(results_dir: str | Path, sequences) -> dict[str, float]:
+    """Each GOT-10k-style sequence's own AO (mean IoU over frames 1.. with cover > 0) from a results folder."""
+    aos = {}
+    for seq in sequences:
+        resolution, cover = got10k_meta(seq)
+        pred = load_result_boxes(ResultFiles.of(Path(results_dir), seq.name).boxes, len(seq.frames))
+        ious = M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover)
+        aos[seq.name] = float(ious.mean()) if ious.size else float("nan")
+    return aos
 
 
 @dataclass

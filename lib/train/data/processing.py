@@ -18,6 +18,7 @@ from yacs.config import CfgNode
 from lib.utils.crop import CropInfo, sample_target
 from lib.utils.grid import feature_grid
 
+from .augment import CropAugment
 from .heatmap import gaussian_target
 from .transforms import (
     BRIGHTNESS_JITTER,
@@ -79,6 +80,7 @@ class SUTrackProcessing:
         self.context_length = int(cfg.MODEL.TEXT_ENCODER.CONTEXT_LENGTH)
         self.grid = feature_grid(self.search.size, cfg.MODEL.ENCODER.STRIDE)
         self.gray_prob, self.flip_prob, self.brightness = GRAYSCALE_PROB, FLIP_PROB, BRIGHTNESS_JITTER
+        self.augment = CropAugment.from_cfg(cfg.DATA.AUG)
 
     def crop(self, frame: np.ndarray, box: np.ndarray, spec: CropSpec, rng: np.random.Generator
              ) -> tuple[np.ndarray, np.ndarray, CropInfo]:
@@ -96,6 +98,8 @@ class SUTrackProcessing:
         n_t = len(t_crops)
         images, boxes = joint_transform([c[0] for c in t_crops + s_crops], [c[1] for c in t_crops + s_crops], rng,
                                         self.gray_prob, self.flip_prob)
+        if self.augment.active:
+            images = self.augment(images, boxes, n_t, rng)
         images = [match_channels(im, self.multi_modal_vision) for im in images]
         for box in boxes[n_t:]:
             cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
