@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heldout_world", default=DEFAULT_HELDOUT,
                    help=f"family left out of training and scored apart (default {DEFAULT_HELDOUT}; 'none': none)")
     p.add_argument("--list_worlds", action="store_true", help="print each family's description and exit")
-    p.add_argument("--montage", metavar="IMAGE", help="write first, middle and last frames of each family (boxed), exit")
+    p.add_argument("--montage", metavar="IMAGE", help="write the first, middle and last frame of each family, exit")
     args = p.parse_args(argv)
     if args.montage:
         print(f"wrote {render_montage(args.montage, args.seed, args.frames, tuple(args.size), per_family=2)}")
