@@ -159,9 +159,10 @@ def write_first_box_baseline(results_path: Path, sequences) -> str:
 
 
 def worlds_table(sets: list[WorldSet], configs: list[str]) -> str:
-    """AO of each tracker on each world set, and tiny minus blind per sequence with its 95% bootstrap interval."""
+    """AO of each tracker on each world set (and each training family of the in-world set), and the first config
+    minus the second per sequence with its 95% bootstrap interval over sequences."""
     from lib.test.analysis import metrics as M
-    from lib.test.analysis.results import got10k_meta, sequence_aos
+    from lib.test.analysis.results import got10k_meta
     from lib.test.analysis.stats import paired_difference
     from lib.test.results import load_result_boxes
 
@@ -171,22 +172,31 @@ def worlds_table(sets: list[WorldSet], configs: list[str]) -> str:
     if len(configs) > 1:
         head.append(f"{configs[0]} - {configs[1]} per sequence [95% CI]")
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+
+    def row(title: str, ious: list[list[np.ndarray]]) -> str:
+        cells = [title, str(len(ious[0]))] + [f"{M.got10k_summary(i)[0]['AO'] / 100.0:.3f}" for i in ious]
+        if len(configs) > 1:
+            per_seq = [[float(x.mean()) if x.size else 0.0 for x in i] for i in ious[:2]]
+            cells.append(str(paired_difference(per_seq[0], per_seq[1])))
+        return "| " + " | ".join(cells) + " |"
+
     for ws in sets:
         seqs = list(ws.sequences())
-        cells = [ws.title, str(len(seqs))]
-        per_seq = []
+        ious = []  # per tracker, per sequence
         for spec in specs:
             folder = spec.dataset_dir(ws.results_path, DATASET)
-            ious = []
+            per_tracker = []
             for seq in seqs:
                 resolution, cover = got10k_meta(seq)
                 pred = load_result_boxes(ResultFiles.of(folder, seq.name).boxes, len(seq.frames))
-                ious.append(M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover))
-            cells.append(f"{M.got10k_summary(ious)[0]['AO'] / 100.0:.3f}")
-            per_seq.append(list(sequence_aos(folder, seqs).values()))
-        if len(configs) > 1:
-            cells.append(str(paired_difference(per_seq[0], per_seq[1])))
-        rows.append("| " + " | ".join(cells) + " |")
+                per_tracker.append(M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover))
+            ious.append(per_tracker)
+        rows.append(row(ws.title, ious))
+        families = [(getattr(seq, "meta", None) or {}).get("major_class") for seq in seqs]
+        if ws.key == "in-world" and len(set(families)) > 1:
+            for family in dict.fromkeys(families):
+                keep = [i for i, f in enumerate(families) if f == family]
+                rows.append(row(f"  of which {family}", [[i[k] for k in keep] for i in ious]))
     return "\n".join(rows) + "\n"
 
 
