@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=200, help="demo train sequences")
     parser.add_argument("--val", type=int, default=20, help="demo val sequences")
     parser.add_argument("--frames", type=int, default=80, help="frames per sequence")
-    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--epochs", type=int, default=22)
     parser.add_argument("--samples_per_epoch", type=int, default=2000)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak LR (1 epoch warm-up, cosine decay)")
@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train the two models side by side, each on half the cores (default on)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
     parser.add_argument("--threads", type=int, default=0, help="tracking/test.py worker processes")
+    parser.add_argument("--backends", action=argparse.BooleanOptionalAction, default=True,
+                        help="track the in-world val again with every backend available here (default on)")
     parser.add_argument("--heldout_world", default=DEFAULT_HELDOUT, choices=list(FAMILIES),
                         help=f"world family left out of training and scored apart (default {DEFAULT_HELDOUT})")
     parser.add_argument("--worlds", default=",".join(FAMILIES), help="comma-separated families (default: all)")
@@ -279,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # every backend on the trained model: AO, AO change against eager fp32, ms per frame; reduced precision
     # (bf16, int8) is marked FAIL when its AO drops more than 0.01 (tracking/validate_backends.py)
-    if not (workspace / "backends" / "backends.md").is_file():
+    if args.backends and not (workspace / "backends" / "backends.md").is_file():
         run_stage(f"4b. backends: {args.config} on the {sets[0].title} with every backend available here",
                   [py, "tracking/validate_backends.py", "--config", args.config, "--checkpoint",
                    str(checkpoint_path(workspace, args.config, args.epochs)), "--dataset_name", DATASET,

@@ -1,7 +1,7 @@
 """World `crowd`: many look-alikes in a crowd that keep covering the target, through a poor camera.
 
 Varies: soft patches and cut-outs mixed; softened photo or clutter backgrounds; a static or shaking camera;
-smooth motion; five to seven look-alike distractors that pass over the target (partial occlusion many times
+smooth motion; four to six look-alike distractors that pass over the target (partial occlusion many times
 per sequence) plus an occluder for a stretch; sensor noise and JPEG compression.
 """
 from .engine import WorldSpec
@@ -13,9 +13,9 @@ WORLD = WorldSpec(
     cameras=("static", "shake"),
     motions=("smooth",),
     distractors=("lookalike",),
-    n_distractors=(5, 7),
+    n_distractors=(4, 6),
     target_side=(24, 40),
-    occlusion=0.5,
+    occlusion=0.4,
     degradations=("noise", "jpeg"),
-    chase=(0.7, 0.95),
+    chase=(0.5, 0.8),
 )

@@ -15,7 +15,7 @@ WORLD = WorldSpec(
     motions=("abrupt",),
     distractors=("twin_texture", "lookalike"),
     n_distractors=(1, 3),
-    rotation=35.0,
-    occlusion=0.6,
-    leave_frame=0.4,
+    rotation=25.0,
+    occlusion=0.4,
+    leave_frame=0.3,
 )
