@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     workspace = Path(args.workspace).resolve()
     data_dir = workspace / "data"
     results_path = workspace / "test" / "tracking_results"
-    env = dict(os.environ, SUTRACK_LOCAL=str(workspace / "local.yaml"), SUTRACK_SAVE_DIR=str(workspace),
+    env = dict(os.environ, SUTRACK_LOCAL="", SUTRACK_SAVE_DIR=str(workspace),
                SUTRACK_GOT10K_DIR=str(data_dir / "got10k"), SUTRACK_RESULTS_PATH=str(results_path),
                PYTHONUNBUFFERED="1")
     os.environ.update({k: env[k] for k in ("SUTRACK_LOCAL", "SUTRACK_SAVE_DIR", "SUTRACK_GOT10K_DIR",
