@@ -28,7 +28,7 @@ from lib.train.data.processing import SUTrackProcessing
 from lib.train.data.sampler import TrackingSampler
 from lib.train.optim import build_optimizer, build_scheduler, configure_trainable
 from lib.train.trainers import LTRTrainer
-from lib.train.trainers.checkpoint import load_checkpoint
+from lib.train.trainers.checkpoint import DiskFullError, ResumeError, load_checkpoint
 from lib.utils.settings import PROJECT_ROOT, env_settings
 
 SCRIPTS = ("sutrack_dinov3",)
@@ -240,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
             log.error("%s", exc)
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        except (ResumeError, DiskFullError) as exc:  # a changed config, a full disk: the message says what to do
+            if not isinstance(exc, DiskFullError):  # (a full disk may not take the log line either)
+                log.error("%s", exc)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         log.info("training finished: %d epochs; checkpoints in %s", trainer.state.epoch,
                  trainer.paths.checkpoint_dir)
         return 0

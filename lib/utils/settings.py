@@ -79,8 +79,8 @@ class Settings:
         """Return the root for `key`, or raise naming the key, where it was set and the path."""
         path = getattr(self, key, "")
         where = self.source.get(key, "not set")
-        hint = (f"set it in {local_file() or PROJECT_ROOT / 'local.yaml'} (tracking/create_default_local_file.py writes one) "
-                f"or export SUTRACK_{key.upper()}=/path")
+        hint = (f"set it in {local_file() or PROJECT_ROOT / 'local.yaml'} (tracking/create_default_local_file.py "
+                f"writes one) or export SUTRACK_{key.upper()}=/path")
         if not path:
             raise FileNotFoundError(f"{dataset}: dataset root '{key}' is not set; {hint}")
         if not Path(path).is_dir():
