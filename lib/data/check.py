@@ -3,10 +3,11 @@ root, count the sequences found against the split list's count, name the first m
 `sample` is 0) read the annotation, first and last frame of a sample of sequences.
 
 Status of a dataset: ok (complete), incomplete (sequences missing, or fewer than the benchmark has),
-broken (a sampled sequence cannot be used: the loaders skip it), bad frames (a sampled sequence's first or last
-frame cannot be read; training uses the sequence and redraws such samples), no root (settings key unset or folder missing), wrong layout
-(root exists, nothing found where the layout puts it), error (the split cannot apply to this root), test leak
-(a training dataset holds sequences of a benchmark's test split: LaSOT test, GOT-10k test, TrackingNet TEST).
+broken (a sampled sequence cannot be used: the loaders skip it), bad frames (a sampled sequence's first or
+last frame cannot be read; training uses the sequence and redraws such samples), no root (settings key unset
+or folder missing), wrong layout (root exists, nothing found where the layout puts it), error (the split
+cannot apply to this root), test leak (a training dataset holds sequences of a benchmark's test split:
+LaSOT test, GOT-10k test, TrackingNet TEST, or a TrackingNet video that its class map does not name).
 """
 from __future__ import annotations
 
