@@ -254,7 +254,6 @@ class SUTrackDINOv3Tracker(BaseTracker):
             self._initialize(image, info)
             self.init_error = None
         except Exception as exc:
-            self.state = None
             self.init_error = f"{type(exc).__name__}: {exc}"
             raise
 
