@@ -160,7 +160,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     non_finite = non_finite_keys(state)
     if non_finite:  # such weights cannot track: every box would stay where it started
         raise _error(path, f"{len(non_finite)} of its {len(state)} tensors hold NaN or Inf (first: "
-                           f"{', '.join(non_finite[:MAX_LISTED])}); a network with these weights cannot track",
+                           f"{', '.join(non_finite[:5])}{', ...' if len(non_finite) > 5 else ''}); a network with "
+                           "these weights cannot track",
                      "take an earlier epoch's checkpoint (a training run whose loss became NaN stops before "
                      "saving, so this file was written by other code or damaged), or retrain")
     return state, obj
