@@ -129,6 +129,12 @@ def test_opts_list_values_in_every_form(value):
     assert list(cfg.DATA.TRAIN.DATASETS_RATIO) == [1, 2] and cfg.TRAIN.LR == 0.0001
 
 
+def test_opts_one_item_for_a_list_key():
+    cfg = run_config(["--config", "tiny", "--opts", "DATA.TRAIN.DATASETS_NAME", "LASOT",
+                      "DATA.TRAIN.DATASETS_RATIO", "3"])
+    assert list(cfg.DATA.TRAIN.DATASETS_NAME) == ["LASOT"] and list(cfg.DATA.TRAIN.DATASETS_RATIO) == [3]
+
+
 def test_flags_after_opts_are_parsed_and_unknown_ones_named(capsys):
     cfg = run_config(["--config", "tiny", "--opts", "TRAIN.LR", "1e-4", "--seed", "3", "--epochs", "5"])
     assert cfg.TRAIN.SEED == 3 and cfg.TRAIN.EPOCH == 5 and cfg.TRAIN.LR == 0.0001

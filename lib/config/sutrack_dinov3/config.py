@@ -265,20 +265,24 @@ def check_values(config: CN, source: str | Path) -> None:
                 raise ValueError(f"{key} = {node!r} (from {source}): it must be {word}")
 
 
-def parse_opt_value(key: str, text: str, default) -> object:
-    """One --opts value as the config key's type: YAML (`1e-4`, `True`, `[LASOT, COCO17]`), a Python literal
-    (`['LASOT', 'COCO17']`) or, for list keys, comma-separated items (`LASOT,COCO17`)."""
+def _yaml_or_text(text: str):
     try:
-        value = parse_yaml_value(text)
+        return parse_yaml_value(text)
     except yaml.YAMLError:
-        value = text
-    if isinstance(value, str) and isinstance(default, (list, tuple)):
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = [parse_yaml_value(item.strip()) for item in text.strip("[]").split(",") if item.strip()]
-        if isinstance(value, (tuple, str)):
-            value = list(value) if isinstance(value, tuple) else [value]
+        return text
+
+
+def parse_opt_value(text: str, default) -> object:
+    """One --opts value as the config key's type: YAML (`1e-4`, `True`, `[LASOT, COCO17]`), a Python literal
+    (`['LASOT', 'COCO17']`) or, for list keys, comma-separated items (`LASOT,COCO17`) or one item (`LASOT`)."""
+    value = _yaml_or_text(text)
+    if isinstance(default, (list, tuple)) and not isinstance(value, (list, tuple)):
+        if isinstance(value, str):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                value = [_yaml_or_text(item.strip()) for item in text.strip().strip("[]").split(",") if item.strip()]
+        value = list(value) if isinstance(value, (list, tuple)) else [value]
     return value
 
 
@@ -294,7 +298,7 @@ def merge_opts(config: CN, opts: list[str]) -> None:
                 raise ValueError(f"--opts: {key} is not a config key ({part} is not a section of config.py)")
             node = node[part]
         default = node.get(parts[-1])
-        value = parse_opt_value(key, text, default) if not isinstance(default, CN) else text
+        value = parse_opt_value(text, default) if not isinstance(default, CN) else text
         nested: dict = {parts[-1]: value}
         for part in reversed(parts[:-1]):
             nested = {part: nested}
