@@ -33,7 +33,7 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
         if key.startswith("SUTRACK_"):
             monkeypatch.delenv(key)
     base = tmp_path_factory.mktemp("settings")
-    monkeypatch.setenv("SUTRACK_LOCAL", str(base / "no_local.yaml"))
+    monkeypatch.setenv("SUTRACK_LOCAL", "")  # no settings file: defaults and SUTRACK_<KEY> only
     monkeypatch.setenv("SUTRACK_SAVE_DIR", str(base / "output"))
 
 

@@ -97,7 +97,7 @@ def test_trackingnet_sets(root):
     ds = TrackingNet(sets=[1])
     assert len(ds) == 1 and ds.get_sequence_name(0) == next(iter(w1))
     np.testing.assert_array_equal(_boxes(ds, 0), next(iter(w1.values())))
-    assert ds.get_frame_path(0, 0).endswith("frames/train_1_video0_0/0.jpg")
+    assert ds.get_frame_path(0, 0).endswith(f"TRAIN_1/frames/{next(iter(w1))}/0.jpg")
     assert ds.get_frames(0, [5])[0][0].shape == (72, 96, 3)
     assert len(TrackingNet(sets=["TRAIN_0"])) == len(w0)
     with pytest.raises(FileNotFoundError, match="TRAIN_7"):

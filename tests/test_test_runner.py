@@ -37,7 +37,7 @@ def baseline(got10k, tmp_path_factory) -> Path:
     results = tmp_path_factory.mktemp("baseline")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SUTRACK_GOT10K_DIR", str(got10k[0]))
-        mp.setenv("SUTRACK_LOCAL", str(results / "none.yaml"))
+        mp.setenv("SUTRACK_LOCAL", "")
         assert test_script.main([*COMMON, "--dataset_name", "got10k_val", "--results_path", str(results)]) == 0
     return results / "sutrack_dinov3" / "tiny" / "got10k_val"
 

@@ -27,16 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no_train", action="store_true", help="check only the --dataset_name sets")
     args = parser.parse_args(argv)
     from lib.config.sutrack_dinov3.config import load_config
+    from lib.utils.settings import env_settings
 
     try:
         path, _ = resolve_config_path(args.script, args.config)
         cfg = load_config(path)
+        settings = env_settings()  # a settings file that is missing or not YAML stops here, named
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     train = [] if args.no_train else list(cfg.DATA.TRAIN.DATASETS_NAME)
-    rows = check_datasets(train, args.dataset_name, sample=None if args.sample < 0 else args.sample,
-                          progress=True)
+    rows = check_datasets(train, args.dataset_name, settings=settings,
+                          sample=None if args.sample < 0 else args.sample, progress=True)
     print(format_table(rows))
     return 0 if all(r.status == "ok" for r in rows) else 1
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lib.utils.settings import local_file, write_local_file
+from lib.utils.settings import PROJECT_ROOT, local_file, write_local_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="file to write (default: $SUTRACK_LOCAL or ./local.yaml "
                         "at the repository root)")
     args = parser.parse_args(argv)
-    path = Path(args.output) if args.output else local_file()
+    path = Path(args.output) if args.output else (local_file() or PROJECT_ROOT / "local.yaml")
     write_local_file(path, args.workspace_dir, args.data_dir, args.save_dir)
     print(f"wrote {path}: dataset roots under {Path(args.data_dir).resolve()}, outputs under "
           f"{Path(args.save_dir).resolve()}; edit it to point at other folders")

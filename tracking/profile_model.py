@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
+from lib.config.sutrack_dinov3.config import check_values, merge_opts
 from lib.data.synthetic.writers import synthetic_sequence
 from lib.models.sutrack_dinov3.decoder import select_box
 from lib.models.sutrack_dinov3.encoder import TemplateFeatures
@@ -279,7 +280,8 @@ def build_params(args: argparse.Namespace) -> TrackerParams:
     if args.opts:
         cfg = params.cfg.clone()
         cfg.defrost()
-        cfg.merge_from_list(list(args.opts))
+        merge_opts(cfg, list(args.opts))  # the type checks and value forms of tracking/train.py's --opts
+        check_values(cfg, f"{params.yaml_file} with --opts")
         cfg.freeze()
         params.cfg = cfg
     return params

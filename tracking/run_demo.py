@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                      workspace / "test" / "tracking_results"),
             WorldSet("held-out", f"held-out world: {args.heldout_world}", data_dir / "heldout" / "got10k",
                      workspace / "test" / "heldout_results")]
-    env = dict(os.environ, SUTRACK_LOCAL=str(workspace / "local.yaml"), SUTRACK_SAVE_DIR=str(workspace),
+    env = dict(os.environ, SUTRACK_LOCAL="", SUTRACK_SAVE_DIR=str(workspace),
                PYTHONUNBUFFERED="1")
     env = sets[0].env(env)
     os.environ.update({k: env[k] for k in ("SUTRACK_LOCAL", "SUTRACK_SAVE_DIR", "SUTRACK_GOT10K_DIR",

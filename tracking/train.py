@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lib.train.run_training import add_run_arguments, run
+from lib.train.run_training import add_run_arguments, parse_run_args, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_run_args(parser, argv)
     if args.use_lmdb:
         parser.error("--use_lmdb 1: LMDB datasets are not supported by sutrack_dinov3; "
                      "train from the plain on-disk layouts (see tracking/create_default_local_file.py)")

@@ -17,6 +17,7 @@ would be one of the inputs is refused. Ctrl-C or the end of the stream closes bo
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import re
 import sys
@@ -131,6 +132,24 @@ def output_paths(out_dir: Path, name: str) -> tuple[ResultFiles, list[Path]]:
     return ResultFiles.of(out_dir, name), [out_dir / f"{name}.mp4", out_dir / f"{name}.avi"]
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an --out that is an existing file: --out names the folder the video and box files go into."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is an existing file, not a folder; --out names the folder that receives "
+                         f"<name>.mp4 and the box files: pass a folder (e.g. --out {out_dir.parent})")
+
+
+def remove_stale_temps(out_dir: Path, name: str) -> list[Path]:
+    """Delete the hidden temp files (`.<name>.*.tmp.mp4`, `.<name>.txt.*.tmp`, ...) a killed run of `name` left
+    in `out_dir` (lib/utils/io.py's atomic writers name them so); returns them."""
+    files, videos = output_paths(out_dir, name)
+    prefixes = {f".{p.name}." for p in (files.boxes, files.time, files.confidence)} | {f".{v.stem}." for v in videos}
+    stale = sorted({p for prefix in prefixes for p in out_dir.glob(f"{glob.escape(prefix)}*.tmp*") if p.is_file()})
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def check_not_inputs(outputs: list[Path], inputs: list[Path]) -> None:
     """Refuse an output that is one of the inputs (same path after resolving links, or the same file)."""
     resolved = {p.resolve(): p for p in inputs}
@@ -210,6 +229,8 @@ def run_demo(tracker: FrameTracker, source: FrameSource, frame: np.ndarray, name
              init_box: list[float] | None, out_dir: Path, display: bool, max_frames: int = 0) -> ResultFiles:
     """Track from `frame` (the first, RGB) through `source` with an RGB tracker; returns the box files."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale_temps(out_dir, name):
+        print(f"removed {stale}, a temp file of an interrupted run")
     files, video_paths = output_paths(out_dir, name)
     writer = None
     output = SequenceOutput()
@@ -285,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         params = parameters(args.config, checkpoint=args.checkpoint, random_weights=args.random_weights)
         name = source_name(args.source)
         out_dir = Path(args.out) if args.out else Path(env_settings().save_dir) / "video_demo"
+        check_out_dir(out_dir)
         source, frame = open_source(args.source)  # a bad source fails before the model is built
         try:
             files, videos = output_paths(out_dir, name)

@@ -1,7 +1,8 @@
-"""Every training dataset name (DATA.TRAIN.DATASETS_NAME) with its settings key, on-disk layout, split list and
-expected count, and how to resolve it on a root: which layout reads it, which sequences the split wants and
-which of them are on disk. Training datasets (lib/train/dataset) load what `resolve_train` returns;
-tracking/check_data.py reports it. Nothing here parses an annotation.
+"""Every training dataset name (DATA.TRAIN.DATASETS_NAME) with its settings key, on-disk layout, split list,
+expected count and training class, and how to resolve it on a root: which layout reads it, which sequences the
+split wants and which of them are on disk. This is the one list of training datasets: the training factory
+(lib/train/dataset: build_train_dataset) builds `entry.build(settings)`, its classes load what `resolve_train`
+returns, and tracking/check_data.py reports it. Nothing here parses an annotation.
 """
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ class DataEntry:
     split_file: str  # file in lib/train/data_specs/ ('' when the dataset has none)
     resolve: Callable[[Path], Resolved]
     expected: int | None = None  # documented count when there is no split list (e.g. COCO images)
+    train_class: str = ""  # the class of lib.train.dataset that loads it for training
+    train_args: tuple = ()  # its positional arguments (the split)
+
+    def build(self, settings=None):
+        """The training dataset (`train_class(*train_args, settings=settings)`), imported only when asked for."""
+        import lib.train.dataset as datasets  # the training classes import this module: import them lazily
+
+        return getattr(datasets, self.train_class)(*self.train_args, settings=settings)
 
 
 def present(layout: Layout, names: list[str]) -> tuple[list[str], list[str]]:
@@ -160,39 +169,47 @@ def _files(*parts: str) -> Callable[[Path], Resolved]:
 
 GOT10K_LAYOUT = "<root>/train/list.txt, <root>/train/GOT-10k_Train_000001/{00000001.jpg, groundtruth.txt, *.label}"
 _ENTRIES = [
-    *(DataEntry(f"GOT10K_{s}", "got10k_dir", "GOT-10k", GOT10K_LAYOUT, f, _got10k(s))
-      for s, f in GOT10K_INDEX_SPLITS.items()),
-    DataEntry("GOT10K_val_folder", "got10k_dir", "GOT-10k", "<root>/val/list.txt, <root>/val/GOT-10k_Val_000001/...",
-              "", _got10k_val_folder, 180),
     DataEntry("LASOT", "lasot_dir", "LaSOT", "<root>/<class>/<class>-<k>/{img/00000001.jpg, groundtruth.txt}",
-              "lasot_train_split.txt", _lasot),
+              "lasot_train_split.txt", _lasot, train_class="Lasot", train_args=("train",)),
+    *(DataEntry(f"GOT10K_{s}", "got10k_dir", "GOT-10k", GOT10K_LAYOUT, f, _got10k(s), train_class="Got10k",
+                train_args=(s,)) for s, f in GOT10K_INDEX_SPLITS.items()),
+    DataEntry("GOT10K_val_folder", "got10k_dir", "GOT-10k", "<root>/val/list.txt, <root>/val/GOT-10k_Val_000001/...",
+              "", _got10k_val_folder, 180, train_class="Got10k", train_args=("val_folder",)),
     DataEntry("TRACKINGNET", "trackingnet_dir", "TrackingNet",
-              "<root>/TRAIN_<i>/{anno/<video>.txt, frames/<video>/0.jpg}", "trackingnet_classmap.txt", _trackingnet),
+              "<root>/TRAIN_<i>/{anno/<video>.txt, frames/<video>/0.jpg}", "trackingnet_classmap.txt", _trackingnet,
+              train_class="TrackingNet"),
     DataEntry("VASTTRACK", "vasttrack_dir", "VastTrack",
               "<root>/<class>/<class>-<n>/{imgs/00001.jpg, Groundtruth.txt, nlp.txt}", "vasttrack_train_split.txt",
-              _vasttrack),
+              _vasttrack, train_class="VastTrack"),
     DataEntry("COCO17", "coco_dir", "COCO 2017",
               "<root>/annotations/instances_train2017.json, <root>/images/train2017/", "",
-              _files("annotations", "instances_train2017.json", "images/train2017"), 118287),
-    DataEntry("REFCOCOG", "refcocog_dir", "RefCOCOg",
-              "<root>/annotations/refcocog/instances.json, <root>/images/train2014/", "",
-              _files("annotations", "refcocog", "instances.json", "images/train2014")),
-    DataEntry("TNL2K_train", "tnl2k_dir", "TNL2K", "<root>[/train]/<seq>/{imgs/, groundtruth.txt, language.txt}", "",
-              lambda r: _all(Tnl2kLayout(split_folder(r, "train", "TNL2K_train_subset")))),
-    DataEntry("OTB99_train", "otb99_lang_dir", "OTB99-lang",
-              "<root>/OTB_videos/<seq>/{img/, groundtruth_rect.txt}, <root>/OTB_query_train/<seq>.txt",
-              "otb99_train_split.txt", _named(lambda r: Otb99LangLayout(r, "train"), "otb99_train_split.txt")),
+              _files("annotations", "instances_train2017.json", "images/train2017"), 118287,
+              train_class="MSCOCOSeq", train_args=("2017",)),
+    DataEntry("CUSTOM", "custom_dir", "custom dataset", "<root>/<seq>/{img/ or frames, groundtruth.txt}", "",
+              lambda r: _all(CustomLayout(r)), train_class="CustomDataset"),
+    # multi-modal (6-channel RGB-X frames) and language datasets, under SUTrack's names
     *(DataEntry(f"DepthTrack_{s}", "depthtrack_dir", "DepthTrack",
                 "<root>[/train]/<seq>/{color/00000001.jpg, depth/00000001.png, groundtruth.txt}",
-                f"depthtrack_{s}.txt", _named(_depthtrack, f"depthtrack_{s}.txt")) for s in ("train", "val")),
+                f"depthtrack_{s}.txt", _named(_depthtrack, f"depthtrack_{s}.txt"), train_class="DepthTrack",
+                train_args=(s,)) for s in ("train", "val")),
     *(DataEntry(f"LasHeR_{s}", "lasher_dir", "LasHeR",
                 "<root>[/trainingset]/<seq>/{visible/, infrared/, visible.txt}", f"lasher_{s}.txt",
-                _named(_lasher, f"lasher_{s}.txt")) for s in ("all", "train", "val")),
+                _named(_lasher, f"lasher_{s}.txt"), train_class="LasHeR", train_args=(s,))
+      for s in ("all", "train", "val")),
     DataEntry("VisEvent", "visevent_dir", "VisEvent",
               "<root>[/train_subset]/trainlist.txt, <seq>/{vis_imgs/, event_imgs/, groundtruth.txt}", "",
-              lambda r: _all(VisEventLayout(split_folder(r, "train_subset", "train"), split="train"))),
-    DataEntry("CUSTOM", "custom_dir", "custom dataset", "<root>/<seq>/{img/ or frames, groundtruth.txt}", "",
-              lambda r: _all(CustomLayout(r))),
+              lambda r: _all(VisEventLayout(split_folder(r, "train_subset", "train"), split="train")),
+              train_class="VisEvent", train_args=("train",)),
+    DataEntry("TNL2K_train", "tnl2k_dir", "TNL2K", "<root>[/train]/<seq>/{imgs/, groundtruth.txt, language.txt}", "",
+              lambda r: _all(Tnl2kLayout(split_folder(r, "train", "TNL2K_train_subset"))), train_class="Tnl2k"),
+    DataEntry("OTB99_train", "otb99_lang_dir", "OTB99-lang",
+              "<root>/OTB_videos/<seq>/{img/, groundtruth_rect.txt}, <root>/OTB_query_train/<seq>.txt",
+              "otb99_train_split.txt", _named(lambda r: Otb99LangLayout(r, "train"), "otb99_train_split.txt"),
+              train_class="Otb99Lang", train_args=("train",)),
+    DataEntry("REFCOCOG", "refcocog_dir", "RefCOCOg",
+              "<root>/annotations/refcocog/instances.json, <root>/images/train2014/", "",
+              _files("annotations", "refcocog", "instances.json", "images/train2014"),
+              train_class="RefCOCOSeq", train_args=("train",)),
 ]
 TRAIN_DATASETS: dict[str, DataEntry] = {e.name: e for e in _ENTRIES}
 

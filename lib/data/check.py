@@ -3,9 +3,11 @@ root, count the sequences found against the split list's count, name the first m
 `sample` is 0) read the annotation, first and last frame of a sample of sequences.
 
 Status of a dataset: ok (complete), incomplete (sequences missing, or fewer than the benchmark has),
-broken (a sampled sequence cannot be read), no root (settings key unset or folder missing), wrong layout
-(root exists, nothing found where the layout puts it), error (the split cannot apply to this root), test leak
-(a training dataset holds sequences of a benchmark's test split: LaSOT test, GOT-10k test, TrackingNet TEST).
+broken (a sampled sequence cannot be used: the loaders skip it), bad frames (a sampled sequence's first or
+last frame cannot be read; training uses the sequence and redraws such samples), no root (settings key unset
+or folder missing), wrong layout (root exists, nothing found where the layout puts it), error (the split
+cannot apply to this root), test leak (a training dataset holds sequences of a benchmark's test split:
+LaSOT test, GOT-10k test, TrackingNet TEST, or a TrackingNet video that its class map does not name).
 """
 from __future__ import annotations
 
@@ -72,40 +74,48 @@ def _sample(names: list[str], n: int | None) -> list[str]:
     return [names[int(i * step)] for i in range(n)]
 
 
-def read_sequence_check(layout: Layout, name: str) -> str | None:
-    """Read one sequence's annotation, first and last frame; the reason it is broken, or None."""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            record = layout.read(name)
-        mismatch = [str(w.message) for w in caught if "lines" in str(w.message)]
-        if mismatch:
-            return mismatch[0]
-        aux = record.aux_frames
-        for i in (0, len(record.frames) - 1):
+def read_sequence_check(layout: Layout, name: str) -> tuple[str | None, list[str]]:
+    """(why the sequence is broken, or None; notes). Broken means what the loaders skip (`Layout.try_read`),
+    so a sequence that training uses is never called broken; the first and last frame are read too, and one
+    that cannot be read is a note (training keeps the sequence and redraws a sample that draws that frame)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record, reason = layout.try_read(name)
+    if record is None:
+        return reason, []
+    notes = [f"{name}: {w.message} (as training does)" for w in caught if "lines" in str(w.message)]
+    aux = record.aux_frames
+    for i in sorted({0, len(record.frames) - 1}):
+        try:
             if aux is not None:
                 read_rgbx(record.frames.path(i), aux.path(i), record.modality)
             else:
                 read_image(record.frames.path(i))
-    except (OSError, ValueError) as e:
-        return str(e)
-    return None
+        except (OSError, ValueError) as e:
+            notes.append(f"{name}: unreadable frame {i + 1}: {e} (training uses the sequence and redraws samples "
+                         "that draw this frame)")
+    return None, notes
 
 
 def _row(name: str, root: str, resolved: Resolved, layout_doc: str, sample: int | None, bar) -> CheckRow:
     row = CheckRow(name, root, resolved.expected, resolved.found, resolved.missing, layout=layout_doc,
                    notes=list(resolved.notes))
+    bad_frames = False
     if resolved.layout is not None:
         for seq in _sample(resolved.names, sample):
-            reason = read_sequence_check(resolved.layout, seq)
+            reason, notes = read_sequence_check(resolved.layout, seq)
             if reason:
                 row.broken.append((seq, reason))
+            row.notes += notes
+            bad_frames = bad_frames or any("unreadable frame" in n for n in notes)
             if bar is not None:
                 bar.update(1)
     if row.found == 0:
         row.status = "wrong layout"
     elif row.broken:
         row.status = "broken"
+    elif bad_frames:
+        row.status = "bad frames"
     elif row.missing or (row.expected is not None and row.found < row.expected):
         row.status = "incomplete"
     return row

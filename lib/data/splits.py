@@ -25,6 +25,7 @@ GOT10K_INDEX_SPLITS = {"train_full": "got10k_train_full_split.txt", "train": "go
                        "val": "got10k_val_split.txt", "vottrain": "got10k_vot_train_split.txt",
                        "votval": "got10k_vot_val_split.txt"}
 GOT10K_TEST_NAME = re.compile(r"GOT-10k_Test_\d+")
+TRACKINGNET_TRAIN_NAME = re.compile(r"TRAIN_\d+/(.+)")  # training names of TrackingNet's layout: <set>/<video>
 
 
 class SplitError(ValueError):
@@ -107,13 +108,19 @@ def got10k_split_names(split: str, list_names: list[str], folder: Path, split_fi
 
 
 def test_split_reason(name: str) -> str | None:
-    """Which benchmark's test split the sequence `name` belongs to, or None (LaSOT, GOT-10k, TrackingNet)."""
+    """Which benchmark's test split the sequence `name` belongs to, or None (LaSOT, GOT-10k, TrackingNet).
+
+    A TrackingNet video under TRAIN_<i>/ that trackingnet_classmap.txt (every training video) does not name
+    is refused too: a TEST video copied or linked into a training chunk keeps its own name."""
     if name in _lasot_test_set():
         return "LaSOT test"
     if GOT10K_TEST_NAME.fullmatch(name):
         return "GOT-10k test"
     if name.startswith("TEST/"):
         return "TrackingNet TEST"
+    train = TRACKINGNET_TRAIN_NAME.fullmatch(name)
+    if train and train.group(1) not in trackingnet_classmap():
+        return "TrackingNet, not a training video: not in trackingnet_classmap.txt"
     return None
 
 

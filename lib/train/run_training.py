@@ -28,7 +28,7 @@ from lib.train.data.processing import SUTrackProcessing
 from lib.train.data.sampler import TrackingSampler
 from lib.train.optim import build_optimizer, build_scheduler, configure_trainable
 from lib.train.trainers import LTRTrainer
-from lib.train.trainers.checkpoint import load_checkpoint
+from lib.train.trainers.checkpoint import DiskFullError, ResumeError, load_checkpoint
 from lib.utils.settings import PROJECT_ROOT, env_settings
 
 SCRIPTS = ("sutrack_dinov3",)
@@ -53,7 +53,27 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples_per_epoch", type=int, default=None, help="TRAIN.SAMPLE_PER_EPOCH override")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
-                        help="config overrides as KEY VALUE pairs, e.g. --opts TRAIN.BATCH_SIZE 4 TRAIN.LR 1e-4")
+                        help="config overrides as KEY VALUE pairs, e.g. --opts TRAIN.BATCH_SIZE 4 TRAIN.LR 1e-4 "
+                        "DATA.TRAIN.DATASETS_NAME [LASOT,COCO17] (flags after --opts are parsed as flags)")
+
+
+def parse_run_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """parser.parse_args, then flags written after --opts (`--opts TRAIN.LR 1e-4 --seed 3`) parsed as flags:
+    --opts takes the rest of the line, so its KEY VALUE pairs end at the first item starting with '--'."""
+    args = parser.parse_args(argv)
+    opts = list(args.opts or [])
+    cut = next((i for i, item in enumerate(opts) if item.startswith("--")), None)
+    if cut is not None:
+        args.opts = opts[:cut]
+        tail = opts[cut:]
+        if tail[0] == "--opts":
+            parser.error("--opts given twice; put every KEY VALUE pair after one --opts")
+        extra = parser.parse_args(tail, namespace=argparse.Namespace())
+        for key, value in vars(extra).items():
+            if value != parser.get_default(key):
+                setattr(args, key, value)
+        args.opts += list(extra.opts or [])
+    return args
 
 
 def resolve_config_path(script: str, config: str) -> tuple[Path, str]:
@@ -74,18 +94,12 @@ def resolve_config_path(script: str, config: str) -> tuple[Path, str]:
 
 def build_config(args: argparse.Namespace) -> tuple[CfgNode, str]:
     """Defaults <- experiments YAML <- --opts <- --epochs/--samples_per_epoch/--seed; frozen."""
-    from lib.config.sutrack_dinov3.config import load_config
+    from lib.config.sutrack_dinov3.config import check_values, load_config, merge_opts
 
     path, name = resolve_config_path(args.script, args.config)
     cfg = load_config(path)
     cfg.defrost()
-    opts = list(args.opts or [])
-    if len(opts) % 2:
-        raise ValueError(f"--opts needs KEY VALUE pairs, got {len(opts)} items: {opts}")
-    try:
-        cfg.merge_from_list(opts)
-    except (KeyError, AssertionError, ValueError) as exc:
-        raise ValueError(f"--opts: {exc}") from None
+    merge_opts(cfg, list(args.opts or []))
     if args.epochs is not None:
         cfg.TRAIN.EPOCH = int(args.epochs)
     if args.samples_per_epoch is not None:
@@ -94,6 +108,7 @@ def build_config(args: argparse.Namespace) -> tuple[CfgNode, str]:
         cfg.TRAIN.SEED = int(args.seed)
     if int(cfg.DATA.SEARCH.NUMBER) != 1:
         raise ValueError("DATA.SEARCH.NUMBER must be 1: the network predicts the box in one search crop")
+    check_values(cfg, f"{path} with --opts and flags" if args.opts or args.epochs is not None else path)
     cfg.freeze()
     return cfg, name
 
@@ -225,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
             log.error("%s", exc)
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        except (ResumeError, DiskFullError) as exc:  # a changed config, a full disk: the message says what to do
+            if not isinstance(exc, DiskFullError):  # (a full disk may not take the log line either)
+                log.error("%s", exc)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         log.info("training finished: %d epochs; checkpoints in %s", trainer.state.epoch,
                  trainer.paths.checkpoint_dir)
         return 0
@@ -236,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     add_run_arguments(parser)
-    return run(parser.parse_args(argv))
+    return run(parse_run_args(parser, argv))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Dataset roots and output folders: the one settings module for training and evaluation.
 
 Values come, last one winning, from the defaults below, `local.yaml` at the repository root (or the
-file named by $SUTRACK_LOCAL; written by tracking/create_default_local_file.py), and environment
-variables `SUTRACK_<KEY>` (e.g. SUTRACK_GOT10K_DIR=/data/got10k).
+file named by $SUTRACK_LOCAL, which must then exist; `SUTRACK_LOCAL=` (empty) reads no file; written by
+tracking/create_default_local_file.py), and environment variables `SUTRACK_<KEY>` (e.g.
+SUTRACK_GOT10K_DIR=/data/got10k).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from lib.utils.io import atomic_write_bytes
+from lib.utils.yamlio import load_yaml_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,8 +79,8 @@ class Settings:
         """Return the root for `key`, or raise naming the key, where it was set and the path."""
         path = getattr(self, key, "")
         where = self.source.get(key, "not set")
-        hint = (f"set it in {local_file()} (tracking/create_default_local_file.py writes one) "
-                f"or export SUTRACK_{key.upper()}=/path")
+        hint = (f"set it in {local_file() or PROJECT_ROOT / 'local.yaml'} (tracking/create_default_local_file.py "
+                f"writes one) or export SUTRACK_{key.upper()}=/path")
         if not path:
             raise FileNotFoundError(f"{dataset}: dataset root '{key}' is not set; {hint}")
         if not Path(path).is_dir():
@@ -86,18 +88,27 @@ class Settings:
         return path
 
 
-def local_file() -> Path:
-    return Path(os.environ.get("SUTRACK_LOCAL", PROJECT_ROOT / "local.yaml"))
+def local_file() -> Path | None:
+    """The settings file: $SUTRACK_LOCAL (None when set empty), else local.yaml at the repository root."""
+    named = os.environ.get("SUTRACK_LOCAL")
+    if named is None:
+        return PROJECT_ROOT / "local.yaml"
+    return Path(named) if named else None
 
 
 def env_settings() -> Settings:
-    """Settings from defaults, local.yaml and SUTRACK_* environment variables."""
+    """Settings from defaults, local.yaml and SUTRACK_* environment variables; a settings file named by
+    $SUTRACK_LOCAL that does not exist, or one that is not valid YAML, raises naming it."""
     values: dict[str, str] = {}
     source: dict[str, str] = {}
     names = {f.name for f in fields(Settings)} - {"source"}
     path = local_file()
-    if path.is_file():
-        data = yaml.safe_load(path.read_text()) or {}
+    if path is not None and os.environ.get("SUTRACK_LOCAL") and not path.is_file():
+        raise FileNotFoundError(f"settings file not found: {path} (named by $SUTRACK_LOCAL); create it with "
+                                "python tracking/create_default_local_file.py, fix the path, or set SUTRACK_LOCAL= "
+                                "(empty) to use only the defaults and SUTRACK_<KEY> variables")
+    if path is not None and path.is_file():
+        data = load_yaml_file(path) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of setting names to paths")
         unknown = sorted(set(data) - names)

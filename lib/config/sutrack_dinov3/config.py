@@ -1,10 +1,15 @@
 """Defaults of sutrack_dinov3 (SUTrack's key names, yacs) and the YAML loader that rejects unknown keys."""
 from __future__ import annotations
 
+import ast
+import sys
 from pathlib import Path
 
 import yaml
 from yacs.config import CfgNode as CN
+
+from lib.utils.settings import PROJECT_ROOT
+from lib.utils.yamlio import load_yaml_file, parse_yaml_value
 
 _C = CN()
 
@@ -167,7 +172,14 @@ _C.TEST.USE_NLP.LASOT_LANG = True
 _C.TEST.USE_NLP.OTB99_LANG = True
 
 cfg = _C
-BASE_KEY = "_BASE_"  # a YAML may start from another one: `_BASE_: tiny.yaml` (relative to the file)
+# a YAML may start from another one: `_BASE_: tiny.yaml`, relative to the file, else one of CONFIG_DIR's by name
+BASE_KEY = "_BASE_"
+CONFIG_DIR = PROJECT_ROOT / "experiments" / "sutrack_dinov3"
+# keys that must be > 0 (a zero batch, LR or crop cannot train or track); "int" keys must be whole numbers too
+POSITIVE_KEYS = ("TRAIN.BATCH_SIZE", "TRAIN.LR", "TRAIN.EPOCH", "TRAIN.ACCUM_STEPS", "DATA.TRAIN.SAMPLE_PER_EPOCH",
+                 "DATA.SEARCH.SIZE", "DATA.SEARCH.FACTOR", "DATA.TEMPLATE.SIZE", "DATA.TEMPLATE.FACTOR",
+                 "TEST.SEARCH_SIZE", "TEST.SEARCH_FACTOR", "TEST.TEMPLATE_SIZE", "TEST.TEMPLATE_FACTOR")
+NON_NEGATIVE_KEYS = ("TRAIN.NUM_WORKER", "TRAIN.WEIGHT_DECAY", "TRAIN.SAMPLE_PER_EPOCH", "TRAIN.KEEP_LAST")
 OFF_MEANS_EMPTY = {"MODEL.TEXT_ENCODER.PRETRAINED"}  # string keys where YAML `false` means "" (no weights)
 
 
@@ -176,7 +188,7 @@ def get_default_config() -> CN:
     return _C.clone()
 
 
-def _merge(defaults: CN, data: dict, path: Path, prefix: str = "") -> None:
+def _merge(defaults: CN, data: dict, path: Path | str, prefix: str = "") -> None:
     for key, value in data.items():
         full = f"{prefix}{key}"
         if key not in defaults:
@@ -205,6 +217,20 @@ def _merge(defaults: CN, data: dict, path: Path, prefix: str = "") -> None:
             defaults[key] = value
 
 
+def resolve_base(base: str, path: Path) -> Path:
+    """The file `_BASE_: base` of `path` names: beside `path`, else one of the repository's configs
+    (experiments/sutrack_dinov3/, `.yaml` optional); a missing one raises naming both places."""
+    beside = path.parent / base
+    if beside.is_file():
+        return beside
+    for candidate in (CONFIG_DIR / base, CONFIG_DIR / f"{base}.yaml"):
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(sorted(p.name for p in CONFIG_DIR.glob("*.yaml")))
+    raise FileNotFoundError(f"config file not found: {base} ({BASE_KEY} of {path}): neither {beside} nor "
+                            f"{CONFIG_DIR / base} exists; the repository's configs: {known}")
+
+
 def update_config_from_file(filename: str | Path, config: CN | None = None, _chain: tuple[Path, ...] = ()) -> CN:
     """Merge a YAML file into `config` (default: the module's cfg); unknown keys raise naming key and file."""
     path = Path(filename)
@@ -212,7 +238,11 @@ def update_config_from_file(filename: str | Path, config: CN | None = None, _cha
         via = f" ({BASE_KEY} of {_chain[-1]})" if _chain else ""
         raise FileNotFoundError(f"config file not found: {path}{via}")
     chain = (*_chain, path.resolve())
-    data = yaml.safe_load(path.read_text()) or {}
+    data = load_yaml_file(path)
+    if data is None:
+        print(f"note: config {path} is empty: every key keeps its default (lib/config/sutrack_dinov3/config.py)",
+              file=sys.stderr)
+        data = {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the top level must be a mapping of config sections")
     target = cfg if config is None else config
@@ -221,7 +251,7 @@ def update_config_from_file(filename: str | Path, config: CN | None = None, _cha
     if base is not None:  # a variant of another config: merge that one first, then the differences
         if not isinstance(base, str):
             raise ValueError(f"{path}: {BASE_KEY} must be one file name, got {base!r}")
-        base_path = path.parent / base
+        base_path = resolve_base(base, path)
         if base_path.resolve() == path.resolve():
             raise ValueError(f"{path}: {BASE_KEY} names the file itself")
         if base_path.resolve() in chain:
@@ -233,8 +263,60 @@ def update_config_from_file(filename: str | Path, config: CN | None = None, _cha
     return target
 
 
+def check_values(config: CN, source: str | Path) -> None:
+    """Raise ValueError naming the key and `source` when a size, LR, batch or count is zero or negative."""
+    for keys, least, word in ((POSITIVE_KEYS, 0, "positive (> 0)"), (NON_NEGATIVE_KEYS, -1, "0 or more")):
+        for key in keys:
+            node = config
+            for part in key.split("."):
+                node = node[part]
+            if node <= least:
+                raise ValueError(f"{key} = {node!r} (from {source}): it must be {word}")
+
+
+def _yaml_or_text(text: str):
+    try:
+        return parse_yaml_value(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_opt_value(text: str, default) -> object:
+    """One --opts value as the config key's type: YAML (`1e-4`, `True`, `[LASOT, COCO17]`), a Python literal
+    (`['LASOT', 'COCO17']`) or, for list keys, comma-separated items (`LASOT,COCO17`) or one item (`LASOT`)."""
+    value = _yaml_or_text(text)
+    if isinstance(default, (list, tuple)) and not isinstance(value, (list, tuple)):
+        if isinstance(value, str):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                value = [_yaml_or_text(item.strip()) for item in text.strip().strip("[]").split(",") if item.strip()]
+        value = list(value) if isinstance(value, (list, tuple)) else [value]
+    return value
+
+
+def merge_opts(config: CN, opts: list[str]) -> None:
+    """Merge --opts KEY VALUE pairs into `config` with the type checks of a YAML file (source '--opts')."""
+    if len(opts) % 2:
+        raise ValueError(f"--opts needs KEY VALUE pairs, got {len(opts)} items: {opts}")
+    config.defrost()
+    for key, text in zip(opts[::2], opts[1::2]):
+        node, parts = config, key.split(".")
+        for part in parts[:-1]:
+            if part not in node or not isinstance(node[part], CN):
+                raise ValueError(f"--opts: {key} is not a config key ({part} is not a section of config.py)")
+            node = node[part]
+        default = node.get(parts[-1])
+        value = parse_opt_value(text, default) if not isinstance(default, CN) else text
+        nested: dict = {parts[-1]: value}
+        for part in reversed(parts[:-1]):
+            nested = {part: nested}
+        _merge(config, nested, "--opts")
+
+
 def load_config(filename: str | Path) -> CN:
     """Defaults updated from `filename`, frozen: what train/test/profile scripts use."""
     config = update_config_from_file(filename, get_default_config())
+    check_values(config, filename)
     config.freeze()
     return config

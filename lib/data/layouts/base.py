@@ -145,14 +145,23 @@ class Layout:
         """Layout options that change what `read` returns (part of the cache key)."""
         return {"first_frame_only": self.first_frame_only}
 
+    def try_read(self, name: str) -> tuple[SeqRecord | None, str | None]:
+        """(record, None), or (None, why the sequence cannot be used): the one notion of a usable sequence,
+        shared by the loaders (`load`) and tracking/check_data.py, so no sequence is both used and called broken."""
+        try:
+            return self.read(name), None
+        except (OSError, ValueError) as e:  # SequenceError is a ValueError
+            return None, str(e)
+
     def load(self, names: Iterable[str] | None = None, dataset: str | None = None
              ) -> tuple[list[SeqRecord], list[tuple[str, str]]]:
         """Read `names` (default all); unusable sequences are warned about and returned as (name, reason)."""
         records, skipped = [], []
         for name in self.sequence_names() if names is None else names:
-            try:
-                records.append(self.read(name))
-            except (OSError, ValueError) as e:  # SequenceError is a ValueError
-                skipped.append((name, str(e)))
+            record, reason = self.try_read(name)
+            if record is None:
+                skipped.append((name, reason))
+            else:
+                records.append(record)
         warn_skipped(dataset or type(self).__name__, skipped)
         return records, skipped

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import skimage.data
 
+from lib.data.splits import trackingnet_classmap
 from lib.data.synthetic.got10k_format import write_got10k_list, write_got10k_sequence
 
 __all__ = [
@@ -174,9 +175,13 @@ def write_lasot(root: PathLike, classes: Sequence[str] = ("cat", "rocket"), per_
 def write_trackingnet(root: PathLike, set_name: str = "TRAIN_0", n_videos: int = 2, n_frames: int = 6,
                       seed: int = 0, names: Sequence[str] | None = None) -> Boxes:
     """TrackingNet `root/<set>/anno/<video>.txt` and `frames/<video>/<n>.jpg` from 0 (TEST: first line);
-    videos named `names` (default <set>_video<k>_0)."""
+    videos named `names` (default: TRAIN_<i> takes training videos of the class map, 100 * i onwards, as only
+    those may be trained on; TEST takes test_video<k>_0)."""
     set_dir = Path(root) / set_name
     out: Boxes = {}
+    if names is None and set_name.startswith("TRAIN_"):
+        start = 100 * int(set_name.split("_")[1])
+        names = list(trackingnet_classmap())[start:start + n_videos]
     for k, video in enumerate(names or [f"{set_name.lower()}_video{k}_0" for k in range(n_videos)]):
         frames, boxes = synthetic_sequence(n_frames, seed=seed + k, target=photo_pair(k)[0],
                                            background=photo_pair(k)[1])

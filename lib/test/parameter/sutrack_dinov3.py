@@ -4,8 +4,8 @@
 weights are, in order: an explicit checkpoint file; random weights seeded with `seed` (smoke runs); or
 the trainer's checkpoint for TEST.EPOCH, `<save_dir>/checkpoints/train/sutrack_dinov3/<config>/
 SUTRACK_ep%04d.pth.tar`. A checkpoint is checked once, here, before any sequence runs: a file that is
-empty, truncated, not a checkpoint, holds pickled objects, or was trained with another config raises
-`CheckpointError` naming the file, the cause and the fix.
+empty, truncated, not a checkpoint, holds pickled objects or NaN/Inf weights, or was trained with another
+config raises `CheckpointError` naming the file, the cause and the fix.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from yacs.config import CfgNode
 from lib.config.sutrack_dinov3.config import load_config
 from lib.test.results import checkpoint_path
 from lib.utils.settings import PROJECT_ROOT, env_settings
+from lib.utils.state_dict import describe_mismatches, mismatched_keys, non_finite_keys
 
 __all__ = ["CheckpointError", "TrackerParams", "parameters", "read_checkpoint", "untrained_network"]
 
@@ -156,6 +157,13 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     if bad:
         raise _error(path, f"its 'net' entry holds {len(bad)} non-tensor values (first: {bad[:MAX_LISTED]})",
                      _FIX_RESAVE)
+    non_finite = non_finite_keys(state)
+    if non_finite:  # such weights cannot track: every box would stay where it started
+        raise _error(path, f"{len(non_finite)} of its {len(state)} tensors hold NaN or Inf (first: "
+                           f"{', '.join(non_finite[:5])}{', ...' if len(non_finite) > 5 else ''}); a network with "
+                           "these weights cannot track",
+                     "take an earlier epoch's checkpoint (a training run whose loss became NaN stops before "
+                     "saving, so this file was written by other code or damaged), or retrain")
     return state, obj
 
 
@@ -184,16 +192,10 @@ def check_fits(state: dict[str, torch.Tensor], model: torch.nn.Module, path: Pat
                cfg: CfgNode, saved_config: Any = None) -> None:
     """Raise CheckpointError when the state dict's keys or shapes differ from `model`'s (the first few named)."""
     expected = model.state_dict()
-    shapes = [f"{k} {tuple(state[k].shape)} (model: {tuple(v.shape)})" for k, v in expected.items()
-              if k in state and state[k].shape != v.shape]
-    unexpected = [f"{k} (unexpected)" for k in state if k not in expected]
-    missing = [f"{k} (missing)" for k in expected if k not in state]
-    problems = shapes + unexpected + missing
-    if problems:
-        more = f", ... ({len(problems) - MAX_LISTED} more)" if len(problems) > MAX_LISTED else ""
-        raise _error(path, f"its weights do not fit config {yaml_file}: {len(problems)} mismatched keys "
-                           f"({len(shapes)} of another shape, {len(unexpected)} unexpected, {len(missing)} missing; "
-                           f"the model has {len(expected)}): {', '.join(problems[:MAX_LISTED])}{more}"
+    shapes, unexpected, missing = mismatched_keys(state, expected)
+    if shapes or unexpected or missing:
+        raise _error(path, f"its weights do not fit config {yaml_file}: "
+                           f"{describe_mismatches(shapes, unexpected, missing, len(expected), MAX_LISTED)}"
                            f"{_config_hint(saved_config, cfg)}",
                      f"run with the config this checkpoint was trained with (the trainer saves it under "
                      f"checkpoints/train/{SCRIPT}/<config>/), or with a checkpoint trained with {yaml_file.stem}")
@@ -202,6 +204,10 @@ def check_fits(state: dict[str, torch.Tensor], model: torch.nn.Module, path: Pat
 def parameters(config: str | Path, checkpoint: str | Path | None = None, random_weights: bool = False,
                seed: int = 0) -> TrackerParams:
     """Tracker parameters for a config; the checkpoint (unless random weights) must exist and fit the config."""
+    if random_weights and checkpoint is not None:
+        raise ValueError(f"both a checkpoint ({checkpoint}) and random weights were asked for: they contradict "
+                         "each other; drop --random_weights to track with the checkpoint, or --checkpoint for a "
+                         "smoke run with random weights")
     yaml_file = resolve_config(config)
     cfg = load_config(yaml_file)
     params = TrackerParams(cfg=cfg, config_name=yaml_file.stem, yaml_file=str(yaml_file), checkpoint=None,

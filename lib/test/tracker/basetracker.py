@@ -31,6 +31,10 @@ def as_rgb(image: np.ndarray, channels: int = 3) -> np.ndarray:
     A 6-channel frame for a 3-channel model keeps its RGB half (the X half is RGB-X data's extra).
     """
     image = np.asarray(image)
+    if image.ndim == 3 and image.shape[0] in (1, 3, 4, 6) and image.shape[2] not in (1, 3, 4, 6):
+        raise ValueError(f"frame of shape {image.shape} looks channels-first (C x H x W, e.g. a torch tensor's "
+                         f"layout); frames are H x W x C: pass frame.transpose(1, 2, 0) (for a tensor: "
+                         "tensor.permute(1, 2, 0).numpy())")
     if image.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 images, got dtype {image.dtype} with shape {image.shape}")
     if image.ndim == 2:

@@ -66,13 +66,25 @@ def get_backend(name: str) -> NetworkLoader:
     return BACKENDS[name]
 
 
+DEVICE_FORMS = "'auto', 'cpu', 'cuda' or 'cuda:N' (N: a GPU index, e.g. 'cuda:0')"
+
+
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """'auto' (or None) -> cuda when available, else cpu; other strings as torch.device."""
+    """'auto' (or None) -> cuda when available, else cpu; other strings as torch.device; a string that is no
+    device ('gpu7') or a GPU that is not there raises ValueError listing the valid forms."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device {device!r} is not a device; use {DEVICE_FORMS}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device '{device}' is not supported by the tracker; use {DEVICE_FORMS}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device '{device}' requested but CUDA is not available; use device='cpu' or 'auto'")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device '{device}' requested but this machine has {torch.cuda.device_count()} GPU(s) "
+                         f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1}); use {DEVICE_FORMS}")
     return device
 
 
@@ -233,7 +245,19 @@ class SUTrackDINOv3Tracker(BaseTracker):
     # ------------------------------------------------------------------ pytracking interface
     @torch.inference_mode()
     def initialize(self, image: np.ndarray, info: dict) -> None:
-        """Crop and encode the template(s) once; encode the sentence once when language is on."""
+        """Crop and encode the template(s) once; encode the sentence once when language is on.
+
+        A failing call (bad box, bad frame) leaves the tracker uninitialised: track() then raises instead of
+        following the previous target."""
+        self.state, self.frame_size, self.template_cache, self.text_src = None, None, None, None
+        try:
+            self._initialize(image, info)
+            self.init_error = None
+        except Exception as exc:
+            self.init_error = f"{type(exc).__name__}: {exc}"
+            raise
+
+    def _initialize(self, image: np.ndarray, info: dict) -> None:
         image = self._frame(image)
         if "init_bbox" not in info:
             raise ValueError(f"initialize() needs info['init_bbox'] = [x, y, w, h], got keys {sorted(info)}")
@@ -255,6 +279,9 @@ class SUTrackDINOv3Tracker(BaseTracker):
     def track(self, image: np.ndarray, info: dict | None = None) -> dict:
         """Search around the previous box; returns {'target_bbox': [x, y, w, h], 'best_score': float}."""
         if self.state is None:
+            if getattr(self, "init_error", None):
+                raise RuntimeError(f"track() called after a failed initialize() ({self.init_error}); the tracker "
+                                   "has no target: call initialize() again with a valid frame and box")
             raise RuntimeError("track() called before initialize()")
         image = self._frame(image)
         height, width = image.shape[:2]

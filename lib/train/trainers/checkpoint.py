@@ -7,6 +7,7 @@ means of the stats).
 """
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -36,8 +37,40 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+class DiskFullError(OSError):
+    """A checkpoint could not be written for lack of space; the message names the path and the free space."""
+
+
+class ResumeError(ValueError):
+    """The latest checkpoint does not fit the model or optimizer built from the config (the config changed)."""
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """True when `exc` or an exception it was raised from is ENOSPC / EDQUOT (torch.save's zip writer turns a
+    failed write into RuntimeError 'unexpected pos ...' whose context is the OSError)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def tensor_bytes(obj) -> int:
+    """Bytes of the tensors in a (nested) checkpoint dict: about the size torch.save writes."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
+
+
 def save_atomic(state: dict, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then os.replace: never a half-written file."""
+    """torch.save to a temp file in the same folder, fsync, then os.replace: never a half-written file. A full
+    disk raises DiskFullError naming the path and the free space; the previous checkpoint stays as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -46,6 +79,17 @@ def save_atomic(state: dict, path: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        if not _is_disk_full(exc):
+            raise
+        tmp.unlink(missing_ok=True)
+        free = shutil.disk_usage(path.parent).free
+        previous = list_checkpoints(path.parent)
+        kept = f"the previous checkpoint {previous[-1][1]} is intact" if previous else "no earlier checkpoint exists"
+        raise DiskFullError(exc.errno if isinstance(exc, OSError) else errno.ENOSPC,
+                            f"disk full: cannot write checkpoint {path} (about {tensor_bytes(state) / 1e6:.0f} MB) "
+                            f"with {free / 1e6:.0f} MB free on {path.parent}; {kept}. Free space there (or pass "
+                            "another --save_dir) and rerun: training resumes from the last checkpoint") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from yacs.config import CfgNode
 
 from lib.utils.io import atomic_write_bytes
+from lib.utils.state_dict import describe_mismatches, mismatched_keys
 
 from ..actors import NonFiniteOutputError, SUTrackActor
 from ..admin.multigpu import DistInfo, all_reduce_sums, barrier, parameter_digest, ranks_agree
@@ -119,10 +120,26 @@ class LTRTrainer:
         return False
 
     def restore(self, state: dict, path: Path) -> None:
-        for diff in config_differences(state.get("config", ""), self.cfg):
+        """Load weights, optimizer, scheduler, RNG and history; a checkpoint of another architecture (or other
+        trainable parameters) raises ResumeError naming the keys that differ and --no-resume."""
+        diffs = config_differences(state.get("config", ""), self.cfg)
+        for diff in diffs:
             self.log.warning("resumed config differs from the checkpoint's: %s", diff)
+        expected = self.model.state_dict()
+        shapes, unexpected, missing = mismatched_keys(state["net"], expected)
+        fix = (f"start fresh with --no-resume (the checkpoints in {path.parent} are moved aside to previous-<time>/), "
+               f"or resume with the config the checkpoint was trained with")
+        changed = f"; config keys that changed: {'; '.join(diffs[:5])}" if diffs else ""
+        if shapes or unexpected or missing:
+            raise ckpt.ResumeError(f"cannot resume from {path}: the model built from the config differs from the "
+                                   f"checkpoint's: {describe_mismatches(shapes, unexpected, missing, len(expected))}"
+                                   f"{changed}.\nFix: {fix}.")
         self.model.load_state_dict(state["net"], strict=True)
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # other trainable parameters (e.g. TRAIN.FREEZE_ENCODER changed)
+            raise ckpt.ResumeError(f"cannot resume from {path}: its optimizer state does not fit the trainable "
+                                   f"parameters of this config ({exc}){changed}.\nFix: {fix}.") from None
         self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
