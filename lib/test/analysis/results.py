@@ -126,7 +126,9 @@ def _truth(seq, dataset_name: str, kind: str) -> _Truth:
         infrared = _seq_fact(seq, "ground_truth_rect_ir")
         path = _find_beside(seq, "infrared.txt") if infrared is None else None
         if path is not None:
-            infrared = load_result_boxes(path, gt.shape[0])
+            infrared = load_result_boxes(path)  # ground truth, not results: extra trailing rows are tolerated
+            if len(infrared) < gt.shape[0]:
+                raise ResultFileError(f"{path}: {len(infrared)} rows, the sequence has {gt.shape[0]} frames")
         truth.gt_infrared = None if infrared is None else M.as_boxes(infrared)[: gt.shape[0]]
     return truth
 
@@ -260,7 +262,7 @@ def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_n
         report.records[spec.label] = folder_record(results, spec.label)
         loaded.append(results)
     scored = [(spec, results) for spec, results in zip(trackers, loaded) if results]
-    common = [t for t in truths if all(t.name in results for _, results in scored)]
+    common = [t for t in truths if scored and all(t.name in results for _, results in scored)]
     report.sequences = [t.name for t in common]
     if common:
         report.scores = [_score_one(spec, common, results, kind, exclude_invalid, report.records.get(spec.label))
