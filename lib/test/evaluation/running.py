@@ -15,9 +15,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import sys
 import tempfile
-import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,6 +30,7 @@ from tqdm import tqdm
 from lib.test.evaluation.tracker import TrackerRun
 from lib.test.results import SequenceOutput, claim_folder, save_results
 from lib.utils.image import read_image, read_rgbx
+from lib.utils.process import die_with_parent, killed_message
 
 
 @dataclass
@@ -100,29 +99,7 @@ def _set_process(device: str, torch_threads: int) -> None:
 
 
 _STARTED_DIR: Path | None = None  # where a worker notes the sequence it is tracking (<dir>/<pid>)
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_STALLED_POOLS = 2  # pools in a row whose workers die before any sequence finishes: then the rest fail
-
-
-def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
-    """End this process when `parent_pid` dies, even by kill -9: Linux's parent-death signal (SIGKILL) where
-    prctl exists, and everywhere a daemon thread that exits once the parent PID is gone."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(poll_s)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _worker_init(device: str, num_gpus: int, torch_threads: int, parent_pid: int | None = None,
@@ -166,18 +143,6 @@ def distributed_rank() -> tuple[int, int, int]:
     """(rank, world_size, local_rank) from torchrun's environment; (0, 1, 0) otherwise."""
     env = os.environ
     return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
-
-
-def killed_message(exitcode: int | None) -> str:
-    """How a worker that ended abruptly is named: 'worker killed (signal 9), possibly out of memory'."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        oom = ", possibly out of memory" if -exitcode == signal.SIGKILL else ""
-        return f"worker killed (signal {-exitcode}, {name}){oom}"
-    return f"worker exited abruptly (exit code {exitcode})"
 
 
 def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: int = 0, num_gpus: int = 0,
