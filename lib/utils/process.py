@@ -12,10 +12,10 @@ import time
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+def die_with_parent(parent_pid: int, poll_s: float = 1.0, watchdog: bool = True) -> None:
     """End this process when `parent_pid` dies, even by kill -9: Linux's parent-death signal (SIGKILL) where
-    prctl exists, and everywhere a daemon watchdog thread (on the multiprocessing parent's sentinel in a
-    multiprocessing child, else on the parent PID)."""
+    prctl exists, and (unless `watchdog` is False) everywhere a daemon watchdog thread (on the multiprocessing
+    parent's sentinel in a multiprocessing child, else on the parent PID)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -25,6 +25,8 @@ def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
             pass
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+    if not watchdog:
+        return
     parent = multiprocessing.parent_process()
 
     def watch() -> None:

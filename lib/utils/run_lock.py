@@ -28,9 +28,18 @@ class FolderBusyError(RuntimeError):
     """Another live run holds the folder's lock; the message names its PID, command and start time."""
 
 
+def command_line() -> str:
+    """This process's command line as typed (Linux's /proc/self/cmdline, else the interpreter and sys.argv)."""
+    try:
+        args = Path("/proc/self/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        return shlex.join(a.decode(errors="replace") for a in args)
+    except OSError:
+        return shlex.join([sys.executable, *sys.argv])
+
+
 def holder_record() -> dict:
     """This process as a lock holder: PID, host, command line, start time (UTC)."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "command": shlex.join([sys.executable, *sys.argv]),
+    return {"pid": os.getpid(), "host": socket.gethostname(), "command": command_line(),
             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
