@@ -119,8 +119,12 @@ def test_second_training_run_in_a_save_dir_stops_at_once(tmp_path, capsys):
     folder = tmp_path / "checkpoints" / "train" / "sutrack_dinov3" / "tiny"
     with RunLock(folder):
         assert run_training.main(["--config", "tiny", "--save_dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert f"{folder} is in use by another run (PID {os.getpid()} on " in err and "--wait" in err
+        err = capsys.readouterr().err
+        assert f"{folder} is in use by another run (PID {os.getpid()} on " in err and "--wait" in err
+        launcher = load_script("tracking/train.py")  # torchrun mode: refused before any rank starts
+        assert launcher.main(["--config", "tiny", "--save_dir", str(tmp_path), "--mode", "multiple"]) == 2
+        out = capsys.readouterr()
+        assert f"{folder} is in use by another run (PID {os.getpid()} on " in out.err and "launching" not in out.out
     assert not (tmp_path / "logs").exists()  # stopped before its log, stats or checkpoints
 
 
