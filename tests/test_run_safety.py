@@ -59,11 +59,12 @@ def got10k(data, monkeypatch) -> list[str]:
     return [f"GOT-10k_Val_{k:06d}" for k in range(1, N_SEQ + 1)]
 
 
-def _holder(folder: Path, seconds: float) -> subprocess.Popen:
-    """Another process that holds `folder`'s run lock for `seconds` (then exits without releasing it)."""
-    code = ("import sys, time; from lib.utils.run_lock import RunLock; lock = RunLock(sys.argv[1]); lock.acquire(); "
-            "print('held', flush=True); time.sleep(float(sys.argv[2]))")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(folder), str(seconds)], cwd=ROOT, env=ENV,
+def _holder(folder: Path, until: Path) -> subprocess.Popen:
+    """Another process that holds `folder`'s run lock until the file `until` appears (then exits without
+    releasing it)."""
+    code = ("import os, sys, time; from lib.utils.run_lock import RunLock; lock = RunLock(sys.argv[1]); "
+            "lock.acquire(); print('held', flush=True)\nwhile not os.path.exists(sys.argv[2]): time.sleep(0.05)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder), str(until)], cwd=ROOT, env=ENV,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     return proc
@@ -71,7 +72,7 @@ def _holder(folder: Path, seconds: float) -> subprocess.Popen:
 
 # ------------------------------------------------------------------------------------------- one run per folder
 def test_busy_folder_names_the_holder_and_a_killed_holders_lock_is_taken_over(tmp_path):
-    holder = _holder(tmp_path, 120)
+    holder = _holder(tmp_path, tmp_path / "never")
     try:
         with pytest.raises(FolderBusyError) as err:
             RunLock(tmp_path, hint="Pass --wait.").acquire()
@@ -91,10 +92,16 @@ def test_busy_folder_names_the_holder_and_a_killed_holders_lock_is_taken_over(tm
 
 
 def test_wait_starts_when_the_holder_ends(tmp_path):
-    holder = _holder(tmp_path, 1.5)
+    done = tmp_path / "done"
+    holder = _holder(tmp_path, done)
     messages: list[str] = []
+
+    def on_wait(message: str) -> None:  # told it waits: now let the holder end
+        messages.append(message)
+        done.touch()
+
     lock = RunLock(tmp_path)
-    lock.acquire(wait=True, on_wait=messages.append, poll_s=0.1)
+    lock.acquire(wait=True, on_wait=on_wait, poll_s=0.1)
     try:
         assert holder.poll() is not None  # got the lock only once the holder had ended
         assert len(messages) == 1 and f"PID {holder.pid}" in messages[0] and "waiting for it to end" in messages[0]
@@ -210,8 +217,11 @@ def test_a_name_listed_twice_names_the_list_file_and_lines(data, tmp_path, monke
     (root / "val" / "list.txt").write_text("\n".join([*names, names[0]]) + "\n")
     monkeypatch.setenv("SUTRACK_GOT10K_DIR", str(root))
     assert test_script.main([*RUN, "--results_path", str(tmp_path / "results")]) == 2
-    assert (f"got10k_val: sequence '{names[0]}' is listed 2 times in {root / 'val' / 'list.txt'} (lines 1 and "
-            f"{len(names) + 1}); list each sequence once") in capsys.readouterr().err
+    message = (f"got10k_val: sequence '{names[0]}' is listed 2 times in {root / 'val' / 'list.txt'} (lines 1 and "
+               f"{len(names) + 1}); list each sequence once")
+    assert message in capsys.readouterr().err
+    (row,) = check_datasets([], ["got10k_val"])  # check_data.py says the same
+    assert row.status == "error" and row.notes == [message]
 
 
 # ---------------------------------------------------------------------------------- missing vs broken on disk

@@ -177,7 +177,7 @@ def print_summary(spec: TrackerRun, dataset, full, outcome: RunOutcome,
     have no result. `full` is the dataset as listed (its `missing` and `broken` sequences were not run)."""
     redone = outcome.redone if redone is None else redone
     not_on_disk, broken = list(getattr(full, "missing", [])), list(getattr(full, "broken", []))
-    problems = {seq.name: spec.result_files(seq.name).problem(len(seq.frames)) for seq in dataset}
+    problems = {seq.name: spec.result_problem(seq) for seq in dataset}
     done = [n for n, problem in problems.items() if problem is None]
     failed = {f.sequence for f in outcome.failures} | {n for n, problem in problems.items() if problem is not None}
     listed = len(problems) + len(not_on_disk) + len(broken)

@@ -125,11 +125,12 @@ class BaseDataset:
         path = layout.root / name
         return path if path.is_file() else None
 
-    def checked_names(self, layout: Layout) -> list[str]:
-        """`sequence_names`, refused (EmptyDatasetError) when there are none or a name is listed twice."""
+    def checked_names(self, layout: Layout, allow_empty: bool = False) -> list[str]:
+        """`sequence_names`, refused (EmptyDatasetError) when a name is listed twice or (unless `allow_empty`)
+        when there are none."""
         names = self.sequence_names(layout)
         source = self.list_file(layout)
-        if not names:
+        if not names and not allow_empty:
             where = f"{source} is empty" if source else f"no sequence found under {layout.root}"
             raise EmptyDatasetError(self._empty_message(layout, where))
         seen: set[str] = set()

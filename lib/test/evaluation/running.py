@@ -170,12 +170,11 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
             print(f"{spec.label}: removed the results of {len(removed)} sequence(s) made by another run "
                   "(--overwrite)", flush=True)
         for seq in sequences:
-            files = spec.result_files(seq.name)
-            problem = None if overwrite or not files.exists() else files.problem(len(seq.frames))
-            if files.exists() and not overwrite and problem is None:
+            problem = None if overwrite else spec.result_problem(seq)
+            if not overwrite and problem is None:
                 skipped += 1
                 continue
-            if problem is not None:
+            if problem is not None and spec.result_files(seq.name).exists():
                 outcome.redone.append((seq.name, problem))
             jobs.append((seq, spec))
     where = f" (rank {rank}/{world_size})" if world_size > 1 else ""
