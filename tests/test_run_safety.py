@@ -102,11 +102,12 @@ def test_wait_starts_when_the_holder_ends(tmp_path):
 
     lock = RunLock(tmp_path)
     lock.acquire(wait=True, on_wait=on_wait, poll_s=0.1)
-    try:
-        assert holder.poll() is not None  # got the lock only once the holder had ended
+    try:  # the holder ends only once told that we wait, so the lock was taken after that, from a holder gone
         assert len(messages) == 1 and f"PID {holder.pid}" in messages[0] and "waiting for it to end" in messages[0]
+        assert holder.wait(timeout=60) == 0
     finally:
         lock.release()
+        holder.kill()
         holder.wait()
 
 
