@@ -78,7 +78,9 @@ def test_load_files_in_any_separator_and_name_bad_files(tmp_path):
     (tmp_path / "nan.txt").write_text("1,2,3,4\nnan,nan,nan,nan\n")
     assert np.isnan(load_result_boxes(tmp_path / "nan.txt", 2)[1]).all()
     (tmp_path / "long.txt").write_text("1\n2\n3\n")
-    np.testing.assert_array_equal(load_values(tmp_path / "long.txt", 2), [1, 2])
+    np.testing.assert_array_equal(load_values(tmp_path / "long.txt", 3), [1, 2, 3])
+    with pytest.raises(ResultFileError, match="long.txt: 3 rows, the sequence has 2 frames \\(more rows than frames"):
+        load_values(tmp_path / "long.txt", 2)  # one row per frame: a longer file is not cut, it is refused
     (tmp_path / "bad.txt").write_text("1,2,3,4\n5,6,x,8\n")
     cases = {"a.txt": 3, "missing.txt": None, "bad.txt": None}
     for name, n in cases.items():

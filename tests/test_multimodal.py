@@ -260,7 +260,7 @@ def test_evaluation_runs_on_rgbd_and_rgbt(roots, tmp_path):
     for name, columns in (("depthtrack", ("Pr", "Re", "F")), ("rgbt234", ("PR", "NPR", "SR", "MPR", "MSR"))):
         spec = TrackerRun("sutrack_dinov3", "tiny_mm", name, random_weights=True, results_path=str(tmp_path))
         dataset = get_dataset(name)
-        assert run_dataset(dataset, [spec], progress=False) == []
+        assert run_dataset(dataset, [spec], progress=False).failures == []
         for seq in dataset:
             files = spec.result_files(seq.name)
             assert np.loadtxt(files.boxes).shape == (N_FRAMES, 4)

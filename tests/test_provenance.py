@@ -76,8 +76,8 @@ def test_broken_sequence_fails_the_run_and_the_analysis(got10k, tmp_path, capsys
     (tmp_path / "got10k" / "val" / broken / "groundtruth.txt").write_text("1,2,oops,4\n" * 4)
     assert test_script.main([*COMMON, "--random_weights", "--results_path", str(results)]) == 1
     out = capsys.readouterr().out
-    assert "Summary: 2 listed, 1 done, 1 skipped as broken, 0 failed" in out
-    assert f"skipped as broken: {broken}: " in out and "malformed groundtruth" in out
+    assert "Summary: 2 listed, 1 done (0 redone: damaged results), 0 missing on disk, 1 broken on disk, 0 failed" in out
+    assert f"broken on disk (cannot be read): {broken}: " in out and "malformed groundtruth" in out
 
     args = ["--dataset", "got10k_val", "--config", "tiny", "--results_path", str(results),
             "--plot_dir", str(tmp_path / "plots")]

@@ -57,7 +57,7 @@ def test_layout_and_formats(baseline, got10k):
     _, gt = got10k
     names = sorted(p.name for p in baseline.iterdir())
     assert names == sorted([f"{s}{suffix}.txt" for s in gt for suffix in ("", "_time", "_confidence", "_provenance")]
-                           + ["provenance.json"])
+                           + ["provenance.json", ".run.lock"])  # the lock file stays; its holder record went
     (record,) = json.loads((baseline / "provenance.json").read_text())["records"].values()
     assert record["weights"] == "random weights, seed 0" and record["checkpoint"] is None
     assert record["config"] == "tiny" and record["dataset"] == "got10k_val"
@@ -105,7 +105,9 @@ def test_failing_sequence_is_reported_and_others_finish(tmp_path, monkeypatch, c
     printed = capsys.readouterr()
     text = printed.out + printed.err
     assert f"sequence '{names[1]}' failed" in text and str(broken) in text
-    assert "Summary: 3 listed, 2 done, 0 skipped as broken, 1 failed" in text and f"failed: {names[1]}" in text
+    assert "Summary: 3 listed, 2 done (0 redone: damaged results), 0 missing on disk, 0 broken on disk, 1 failed" \
+        in text
+    assert f"failed: {names[1]}" in text
     assert test_script.main([*COMMON, "--dataset_name", "got10k_val", "--results_path", str(results),
                              "--sequence", "0"]) == 0  # one sequence by index: already done
 

@@ -7,9 +7,11 @@
 Results are read from `<results_path>/<tracker>/<param>[_<runid:03d>]/<dataset>/<seq>.txt`, as
 tracking/test.py writes them. Each run's provenance record is printed; a run whose sequences come from
 different records is refused. The table says "K of N sequences scored", N being the dataset's own list;
-sequences without results (or broken on disk) are named and left out for every tracker, and the exit
-code is 1 unless --allow_incomplete. Frames with invalid ground truth count as failures (pytracking's
-default, that of the published LaSOT / TrackingNet numbers) unless --exclude_invalid_frames.
+sequences without results, with damaged results (a box file without exactly one row per frame), missing
+on disk or broken on disk are named and left out for every tracker, and the exit code is 1 unless
+--allow_incomplete. A dataset root that lists no sequence is an error (exit 2). Frames with invalid ground
+truth count as failures (pytracking's default, that of the published LaSOT / TrackingNet numbers) unless
+--exclude_invalid_frames.
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@
   python tracking/train.py --config sutrack_dinov3 --save_dir . --mode multiple --nproc_per_node 8
   python tracking/train.py --config tiny --save_dir /tmp/run --opts TRAIN.EPOCH 2 DATA.TRAIN.SAMPLE_PER_EPOCH 64
 
-Training resumes from the latest checkpoint of the config unless --no-resume is given.
+Training resumes from the latest checkpoint of the config unless --no-resume is given. One run at a time trains a
+config in a save_dir: a second one stops at once naming the first one's PID, command and start time (or waits
+with --wait); the lock of a killed run is taken over.
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 def forwarded_args(args: argparse.Namespace) -> list[str]:
     """The per-process arguments, as run_training.py expects them."""
     out = ["--script", args.script, "--config", args.config, "--resume" if args.resume else "--no-resume"]
+    if args.wait:
+        out.append("--wait")
     for flag in ("save_dir", "seed", "epochs", "samples_per_epoch", "device"):
         value = getattr(args, flag)
         if value is not None:
@@ -58,6 +62,23 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
     return cmd + [str(ROOT / "lib" / "train" / "run_training.py"), *forwarded_args(args)]
 
 
+def _run_folder_free(args: argparse.Namespace) -> bool:
+    """Before torchrun starts: is the run folder free (waiting for it with --wait)? Rank 0 then locks it for the
+    run (lib.train.run_training.lock_run_folder); this early look spares starting the ranks of a busy run."""
+    from lib.train.admin.multigpu import DistInfo
+    from lib.train.run_training import lock_run_folder
+    from lib.utils.run_lock import FolderBusyError
+
+    try:
+        lock_run_folder(args, DistInfo()).release()
+    except FolderBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    except (FileNotFoundError, ValueError):
+        pass  # a bad config: the ranks report it
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_run_args(parser, argv)
@@ -72,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.nproc_per_node < 1 or args.nnodes < 1:
         parser.error("--nproc_per_node and --nnodes must be at least 1")
+    if args.node_rank == 0 and not _run_folder_free(args):
+        return 2
     cmd = torchrun_command(args)
     print("launching:", " ".join(cmd), flush=True)
     env = dict(os.environ)

@@ -22,7 +22,7 @@ from lib.data.splits import SplitError, test_split_reason
 from lib.utils.image import read_image, read_rgbx
 from lib.utils.settings import Settings, env_settings
 
-__all__ = ["EVAL_COUNTS", "FATAL", "CheckRow", "DataCheckError", "check_datasets", "format_table"]
+__all__ = ["EVAL_COUNTS", "FATAL", "CheckRow", "DataCheckError", "check_datasets", "eval_layout", "format_table"]
 
 FATAL = ("no root", "wrong layout", "error", "test leak")  # training cannot start (missing, or leaking)
 SHOW_MISSING = 5  # missing / broken names shown per dataset
@@ -126,12 +126,17 @@ def _resolve_eval(name: str, settings: Settings) -> tuple[str, Resolved, str]:
 
     ds = load_dataset(name, settings=settings)
     layout = ds.layout()
-    names = ds.sequence_names(layout)
+    names = ds.checked_names(layout, allow_empty=True)  # a name listed twice: an error row naming the list
     found, missing = present(layout, names)
     listed = name in ("lasot", "lasot_lang", "otb99_lang", "got10k_ltrval")
     expected = len(names) if listed else EVAL_COUNTS.get(name)
-    layout_doc = EVAL_LAYOUTS.get(name.split("_")[0], (type(ds).__doc__ or "").split("\n")[0])
-    return str(ds.root), Resolved(layout, found, missing, expected), layout_doc
+    return str(ds.root), Resolved(layout, found, missing, expected), eval_layout(name, type(ds))
+
+
+def eval_layout(name: str, dataset_class: type | None = None) -> str:
+    """The on-disk layout an evaluation set expects (shown when its root looks wrong), by its name's first part,
+    else the first line of its dataset class's docstring."""
+    return EVAL_LAYOUTS.get(name.split("_")[0], (getattr(dataset_class, "__doc__", None) or "").split("\n")[0])
 
 
 def _eval_root_key(name: str) -> str:

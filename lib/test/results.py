@@ -7,7 +7,8 @@ frame, tab-separated integers; the first row is the init box), `<seq>_time.txt` 
 `<seq>_confidence.txt`. This project adds `provenance.json` per dataset folder (the records of the runs
 whose sequences are there: config and checkpoint hashes, backend, dataset, code version, date) and
 `<seq>_provenance.txt` (the id of the record that made that sequence). Every file is written atomically,
-the box file last: a box file means a finished sequence.
+the box file last: a box file with one row per frame means a finished sequence (`ResultFiles.problem`; a
+truncated, empty or longer one is redone by test.py and refused by the analysis).
 """
 from __future__ import annotations
 
@@ -94,8 +95,19 @@ class ResultFiles:
                    base / f"{seq_name}_provenance.txt")
 
     def exists(self) -> bool:
-        """True when the sequence is finished (the box file is written last, atomically)."""
+        """True when the box file exists (written last, atomically; `problem` also checks its rows)."""
         return self.boxes.is_file()
+
+    def problem(self, n_frames: int) -> str | None:
+        """Why these results do not count as a finished sequence of `n_frames` frames (no box file, or one that
+        is empty, unparsable or has another row count), or None when the box file has one row per frame."""
+        if not self.boxes.is_file():
+            return "no box file"
+        try:
+            load_result_boxes(self.boxes, n_frames)
+        except ResultFileError as err:
+            return str(err)
+        return None
 
     def record_id(self) -> str | None:
         """The id of the provenance record that made these results (None: not recorded)."""
@@ -160,22 +172,25 @@ def read_table(path: str | Path) -> np.ndarray:
 
 
 def _check_length(path: Path, rows: int, n_frames: int | None) -> None:
-    if n_frames is not None and rows < n_frames:
-        raise ResultFileError(f"{path}: {rows} rows, the sequence has {n_frames} frames")
+    """One row per frame: fewer is a truncated file, more is one of another sequence or an edited one."""
+    if n_frames is not None and rows != n_frames:
+        what = "fewer" if rows < n_frames else "more"
+        raise ResultFileError(f"{path}: {rows} rows, the sequence has {n_frames} frames ({what} rows than frames; "
+                              "one row per frame expected)")
 
 
 def load_result_boxes(path: str | Path, n_frames: int | None = None) -> np.ndarray:
-    """(N, 4) xywh boxes of a tracker's result file; with `n_frames`, a shorter file raises, a longer is cut."""
+    """(N, 4) xywh boxes of a tracker's result file; with `n_frames`, a file with another row count raises."""
     path = Path(path)
     boxes = read_table(path)
     if boxes.shape[1] != 4:
         raise ResultFileError(f"{path}: expected 4 values (x y w h) per line, got {boxes.shape[1]}")
     _check_length(path, boxes.shape[0], n_frames)
-    return boxes[:n_frames] if n_frames is not None else boxes
+    return boxes
 
 
 def load_values(path: str | Path, n_frames: int | None = None) -> np.ndarray:
-    """One number per frame (times, confidences); with `n_frames`, a shorter file raises, a longer is cut."""
+    """One number per frame (times, confidences); with `n_frames`, a file with another row count raises."""
     path = Path(path)
     values = read_table(path)
     if values.shape[1] != 1:
@@ -184,7 +199,7 @@ def load_values(path: str | Path, n_frames: int | None = None) -> np.ndarray:
         values = values.T  # a single line of values
     values = values[:, 0]
     _check_length(path, values.shape[0], n_frames)
-    return values[:n_frames] if n_frames is not None else values
+    return values
 
 
 @dataclass

@@ -29,6 +29,7 @@ from lib.train.data.sampler import TrackingSampler
 from lib.train.optim import build_optimizer, build_scheduler, configure_trainable
 from lib.train.trainers import LTRTrainer
 from lib.train.trainers.checkpoint import DiskFullError, ResumeError, load_checkpoint
+from lib.utils.run_lock import FolderBusyError, RunLock
 from lib.utils.settings import PROJECT_ROOT, env_settings
 
 SCRIPTS = ("sutrack_dinov3",)
@@ -52,6 +53,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="TRAIN.EPOCH override")
     parser.add_argument("--samples_per_epoch", type=int, default=None, help="TRAIN.SAMPLE_PER_EPOCH override")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another run trains this config in this save_dir, wait for it to end instead of "
+                        "stopping")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
                         help="config overrides as KEY VALUE pairs, e.g. --opts TRAIN.BATCH_SIZE 4 TRAIN.LR 1e-4 "
                         "DATA.TRAIN.DATASETS_NAME [LASOT,COCO17] (flags after --opts are parsed as flags)")
@@ -111,6 +115,31 @@ def build_config(args: argparse.Namespace) -> tuple[CfgNode, str]:
     check_values(cfg, f"{path} with --opts and flags" if args.opts or args.epochs is not None else path)
     cfg.freeze()
     return cfg, name
+
+
+def lock_run_folder(args: argparse.Namespace, dist: DistInfo) -> RunLock:
+    """One run per run folder: the main process locks `<save_dir>/checkpoints/train/<script>/<config>` for the
+    run's life (lib/utils/run_lock.py); every rank raises FolderBusyError when another live run holds it."""
+    _, config_name = resolve_config_path(args.script, args.config)
+    paths = RunPaths(Path(args.save_dir or env_settings().save_dir).resolve(), args.script, config_name)
+    lock = RunLock(paths.checkpoint_dir, hint="Wait for it to end, pass --wait to start when it does, or train "
+                                              "into another --save_dir.")
+    busy = None
+    if dist.is_main:
+        try:
+            note = lock.acquire(wait=args.wait, on_wait=lambda message: print(message, flush=True))
+            if note:
+                print(f"note: {note}", flush=True)
+        except FolderBusyError as exc:
+            busy = exc
+    if dist.distributed:  # the other ranks wait here while rank 0 waits for the lock (--wait)
+        flag = torch.tensor([0 if busy is None else 1], device=dist.device)
+        torch.distributed.all_reduce(flag)
+        if int(flag.item()) and busy is None:
+            busy = FolderBusyError("rank 0 could not lock the run folder")
+    if busy is not None:
+        raise busy
+    return lock
 
 
 def samples_per_epoch(cfg: CfgNode) -> int:
@@ -225,11 +254,13 @@ def run(args: argparse.Namespace) -> int:
     """Set up this process and train; returns the exit code (2: bad config/data/weights, 1: NaN outputs)."""
     from lib.models.sutrack_dinov3 import WeightsUnavailableError
 
+    lock = None
     try:
         try:
             dist = init_distributed(args.device)
+            lock = lock_run_folder(args, dist)
             trainer, cfg, log = setup(args, dist)
-        except (FileNotFoundError, ValueError, WeightsUnavailableError) as exc:  # config, dataset roots, files
+        except (FileNotFoundError, ValueError, WeightsUnavailableError, FolderBusyError) as exc:  # config, data, busy
             if os.environ.get("SUTRACK_TRACEBACK"):
                 raise
             print(f"error: {exc}", file=sys.stderr)
@@ -251,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         close_logging()
         cleanup_distributed()
+        if lock is not None:
+            lock.release()
 
 
 def main(argv: list[str] | None = None) -> int:

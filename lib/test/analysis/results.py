@@ -3,8 +3,9 @@
 Sequences are anything with `.name`, `.ground_truth_rect`, and optionally `.target_visible`, `.dataset`,
 `.frames` (lib.test.evaluation's Sequence). A sequence missing for one tracker is left out for all, so
 the trackers compare on the same set; the report names it, and counts against the dataset's own list
-(its `skipped` sequences, unusable on disk, count as missing). Each tracker's sequences must come from
-one provenance record (ProvenanceMismatch otherwise).
+(its sequences missing on disk, or on disk but broken, count as unscored, each under its own word). Each
+tracker's sequences must come from one provenance record (ProvenanceMismatch otherwise). A result file
+must have one row per frame: fewer or more rows are an error naming the file.
 """
 from __future__ import annotations
 
@@ -138,7 +139,9 @@ def _truth(seq, dataset_name: str, kind: str) -> _Truth:
         infrared = _seq_fact(seq, "ground_truth_rect_ir")
         path = _find_beside(seq, "infrared.txt") if infrared is None else None
         if path is not None:
-            infrared = load_result_boxes(path, gt.shape[0])
+            infrared = load_result_boxes(path)  # ground truth, not results: extra trailing rows are tolerated
+            if len(infrared) < gt.shape[0]:
+                raise ResultFileError(f"{path}: {len(infrared)} rows, the sequence has {gt.shape[0]} frames")
         truth.gt_infrared = None if infrared is None else M.as_boxes(infrared)[: gt.shape[0]]
     return truth
 
@@ -167,7 +170,8 @@ class Report:
     missing: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    broken: list[tuple[str, str]] = field(default_factory=list)  # in the dataset's list, unusable on disk
+    broken: list[tuple[str, str]] = field(default_factory=list)  # in the dataset's list, on disk but unreadable
+    not_on_disk: list[tuple[str, str]] = field(default_factory=list)  # in the dataset's list, not on disk
     records: dict[str, dict | None] = field(default_factory=dict)
 
     @property
@@ -176,9 +180,10 @@ class Report:
         return len(self.sequences) == self.total_sequences
 
     def unscored(self) -> list[str]:
-        """Names of the dataset's sequences left out of the table (broken or without results)."""
+        """Names of the dataset's sequences left out of the table (missing or broken on disk, or without results)."""
         scored = set(self.sequences)
-        return [n for n, _ in self.broken] + [n for n in self.all_names if n not in scored]
+        return ([n for n, _ in self.not_on_disk] + [n for n, _ in self.broken]
+                + [n for n in self.all_names if n not in scored])
 
     def rows(self) -> list[dict[str, float | str | int]]:
         """One dict per tracker: 'Tracker', 'Sequences' and every metric column."""
@@ -201,7 +206,8 @@ class Report:
 
     def problems(self) -> str:
         """Missing and unreadable results, by tracker and sequence name, and other notes."""
-        lines = [f"skipped as broken by the dataset loader: {name}: {reason}" for name, reason in self.broken]
+        lines = [f"missing on disk (listed, not found): {name}: {reason}" for name, reason in self.not_on_disk]
+        lines += [f"broken on disk (cannot be read): {name}: {reason}" for name, reason in self.broken]
         for label, names in self.missing.items():
             if names:
                 lines.append(f"{label}: no results for {len(names)} sequence(s): {', '.join(names)}")
@@ -246,9 +252,11 @@ def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_n
         results_path = env_settings().results_path
     kind = dataset_kind(dataset_name)
     truths = [_truth(seq, dataset_name, kind) for seq in dataset]
-    broken = list(getattr(dataset, "skipped", []))
-    report = Report(dataset_name, [*OPE_COLUMNS, *EXTRA_COLUMNS[kind], "FPS"], [], [], len(truths) + len(broken),
-                    all_names=[t.name for t in truths], broken=broken)
+    skipped = list(getattr(dataset, "skipped", []))
+    not_on_disk = list(getattr(dataset, "missing", []))
+    broken = [item for item in skipped if item not in not_on_disk]
+    report = Report(dataset_name, [*OPE_COLUMNS, *EXTRA_COLUMNS[kind], "FPS"], [], [], len(truths) + len(skipped),
+                    all_names=[t.name for t in truths], broken=broken, not_on_disk=not_on_disk)
     if kind == "rgbt234" and any(t.gt_infrared is None for t in truths):
         report.notes.append("RGBT234: infrared.txt not found for some sequences; their MPR/MSR use the "
                             "visible ground truth only")
@@ -272,7 +280,7 @@ def score_trackers(trackers: Sequence[TrackerSpec], dataset: Sequence, dataset_n
         report.records[spec.label] = folder_record(results, spec.label)
         loaded.append(results)
     scored = [(spec, results) for spec, results in zip(trackers, loaded) if results]
-    common = [t for t in truths if all(t.name in results for _, results in scored)]
+    common = [t for t in truths if scored and all(t.name in results for _, results in scored)]
     report.sequences = [t.name for t in common]
     if common:
         report.scores = [_score_one(spec, common, results, kind, exclude_invalid, report.records.get(spec.label))

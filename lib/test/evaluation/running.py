@@ -1,19 +1,27 @@
 """Run trackers over dataset sequences and save results in the pytracking layout.
 
 Each finished sequence is saved at once, file by file through a temp file and a rename, the box file
-last: a box file on disk means a finished sequence, so a rerun skips it and fills in only what is
-missing. A failing sequence (unreadable frame, bad annotation, ...) is reported with its name and
-error; the others still run. Sequences can be split over torchrun ranks (index % world_size == rank)
-and over a pool of worker processes (`threads`).
+last: a box file with one row per frame means a finished sequence, so a rerun skips it and fills in only
+what is missing; a damaged box file (empty, truncated, unparsable, more rows than frames) is redone and
+reported. A failing sequence (unreadable frame, bad annotation, ...) is reported with its name and error;
+the others still run. Sequences can be split over torchrun ranks (index % world_size == rank) and over a
+pool of worker processes (`threads`). Workers die with their parent (Linux's parent-death signal, and a
+watchdog thread on the parent's PID); a worker killed by the OS (kill -9, out of memory) fails only the
+sequence it was tracking, named with the signal, and the others go on in a fresh pool.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
+import signal
+import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +30,15 @@ from tqdm import tqdm
 from lib.test.evaluation.tracker import TrackerRun
 from lib.test.results import SequenceOutput, claim_folder, save_results
 from lib.utils.image import read_image, read_rgbx
+from lib.utils.process import die_with_parent, killed_message
+
+
+@dataclass
+class RunOutcome:
+    """What run_dataset did: the sequences that failed, and those redone because their results were damaged."""
+
+    failures: list[Failure] = field(default_factory=list)
+    redone: list[tuple[str, str]] = field(default_factory=list)  # (sequence, what was wrong with its box file)
 
 
 @dataclass(frozen=True)
@@ -81,8 +98,17 @@ def _set_process(device: str, torch_threads: int) -> None:
         torch.set_num_threads(torch_threads)
 
 
-def _worker_init(device: str, num_gpus: int, torch_threads: int) -> None:
-    """Pool initializer: the worker's device (GPUs round-robin over workers) and torch threads."""
+_STARTED_DIR: Path | None = None  # where a worker notes the sequence it is tracking (<dir>/<pid>)
+MAX_STALLED_POOLS = 2  # pools in a row whose workers die before any sequence finishes: then the rest fail
+
+
+def _worker_init(device: str, num_gpus: int, torch_threads: int, parent_pid: int | None = None,
+                 started_dir: str | None = None) -> None:
+    """Pool initializer: die with the parent, the worker's device (GPUs round-robin over workers), torch threads."""
+    global _STARTED_DIR
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+    _STARTED_DIR = Path(started_dir) if started_dir else None
     identity = (mp.current_process()._identity or (1,))[0] - 1
     if device == "auto" and num_gpus > 0 and torch.cuda.is_available():
         device = f"cuda:{identity % min(num_gpus, torch.cuda.device_count())}"
@@ -98,6 +124,8 @@ def _get_tracker(spec: TrackerRun):
 
 def _run_job(seq, spec: TrackerRun, debug: int) -> tuple[str, str | None, float]:
     """Track and save one sequence; returns (name, error or None, tracking frames per second)."""
+    if _STARTED_DIR is not None:  # the parent names this sequence if the OS kills this worker
+        (_STARTED_DIR / str(os.getpid())).write_text(f"{spec.label}\n{seq.name}")
     try:
         output = run_sequence(seq, _get_tracker(spec), debug)
         save_results(spec.result_files(seq.name), output, spec.record_id)
@@ -119,8 +147,8 @@ def distributed_rank() -> tuple[int, int, int]:
 
 def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: int = 0, num_gpus: int = 0,
                 device: str = "auto", torch_threads: int = 0, rank: int = 0, world_size: int = 1,
-                progress: bool = True, overwrite: bool = False) -> list[Failure]:
-    """Run every tracker on this rank's share of `dataset`; sequences with results are skipped.
+                progress: bool = True, overwrite: bool = False) -> RunOutcome:
+    """Run every tracker on this rank's share of `dataset`; finished sequences are skipped, damaged ones redone.
 
     Each tracker's folder is first claimed for its provenance record (lib.test.results.claim_folder):
     results of another record raise ProvenanceMismatch, or with `overwrite` are deleted; `overwrite`
@@ -128,10 +156,11 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
 
     threads: worker processes (0 = in this process); num_gpus: GPUs shared round-robin by the workers
     (under torchrun each rank uses cuda:LOCAL_RANK); torch_threads: per-process torch threads (0 = torch's
-    default in-process, cpu_count // threads in workers). Returns the failed sequences.
+    default in-process, cpu_count // threads in workers). Returns the failed and the redone sequences.
     """
     sequences = [seq for i, seq in enumerate(dataset) if i % world_size == rank]
     jobs, skipped = [], 0
+    outcome = RunOutcome()
     for spec in trackers:
         spec.dataset_results_dir.mkdir(parents=True, exist_ok=True)
         if spec.record is None:
@@ -141,14 +170,19 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
             print(f"{spec.label}: removed the results of {len(removed)} sequence(s) made by another run "
                   "(--overwrite)", flush=True)
         for seq in sequences:
-            if spec.has_results(seq.name) and not overwrite:
+            problem = None if overwrite else spec.result_problem(seq)
+            if not overwrite and problem is None:
                 skipped += 1
-            else:
-                jobs.append((seq, spec))
+                continue
+            if problem is not None and spec.result_files(seq.name).exists():
+                outcome.redone.append((seq.name, problem))
+            jobs.append((seq, spec))
     where = f" (rank {rank}/{world_size})" if world_size > 1 else ""
-    print(f"Evaluating {len(trackers)} tracker(s) on {len(sequences)} sequences{where}: {len(jobs)} to run, "
+    redo = f" ({len(outcome.redone)} of them redone: damaged results)" if outcome.redone else ""
+    print(f"Evaluating {len(trackers)} tracker(s) on {len(sequences)} sequences{where}: {len(jobs)} to run{redo}, "
           f"{skipped} already done", flush=True)
-    failures: list[Failure] = []
+    for name, problem in outcome.redone:
+        print(f"  redoing {name}: {problem}", flush=True)
     bar = tqdm(total=len(jobs), desc=f"rank {rank}" if world_size > 1 else "sequences", unit="seq",
                disable=not progress or not jobs, dynamic_ncols=True)
 
@@ -157,8 +191,8 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
         if error is None:
             bar.set_postfix_str(f"{name} {fps:.1f} fps")
         else:
-            failures.append(Failure(spec.label, name, error))
-            tqdm.write(str(failures[-1]))
+            outcome.failures.append(Failure(spec.label, name, error))
+            tqdm.write(str(outcome.failures[-1]))
 
     try:
         if threads <= 0:
@@ -167,23 +201,91 @@ def run_dataset(dataset, trackers: list[TrackerRun], debug: int = 0, threads: in
                 report(spec, *_run_job(seq, spec, debug))
         else:
             per_worker = torch_threads or max(1, (os.cpu_count() or 1) // threads)
-            with ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                     initargs=(device, num_gpus, per_worker)) as pool:
-                futures = {pool.submit(_run_job, seq, spec, debug): (seq, spec) for seq, spec in jobs}
-                try:
-                    for future in as_completed(futures):
-                        seq, spec = futures[future]
-                        try:
-                            result = future.result()
-                        except Exception as exc:  # a worker that died (out of memory, killed, ...)
-                            if debug:
-                                raise
-                            result = (seq.name, f"{type(exc).__name__}: {exc}", 0.0)
-                        report(spec, *result)
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+            _run_pool(jobs, threads, (device, num_gpus, per_worker), debug, report)
     finally:
         bar.close()
-    return failures
+    return outcome
+
+
+def _run_pool(jobs: list, threads: int, init: tuple, debug: int, report) -> None:
+    """Run `jobs` in `threads` worker processes. A worker that dies (killed by the OS, out of memory) fails the
+    sequence it was tracking, named with its signal; the sequences that were still to run go to a new pool."""
+    pending, stalls = list(jobs), 0
+    while pending:
+        started_dir = tempfile.mkdtemp(prefix="sutrack_workers_")
+        try:
+            rest, reason = _pool_round(pending, threads, init, started_dir, debug, report)
+        finally:
+            shutil.rmtree(started_dir, ignore_errors=True)
+        stalls = stalls + 1 if rest and len(rest) == len(pending) else 0
+        if stalls >= MAX_STALLED_POOLS:  # workers keep dying before finishing anything: stop rather than loop
+            for seq, spec in rest:
+                report(spec, seq.name, f"not tracked: {reason} ({stalls} pools in a row died before any sequence "
+                                       "finished)", 0.0)
+            return
+        if rest:
+            tqdm.write(f"{len(rest)} sequence(s) not finished when a worker died ({reason}): running them in "
+                       "new workers")
+        pending = rest
+
+
+def _pool_round(jobs: list, threads: int, init: tuple, started_dir: str, debug: int, report
+                ) -> tuple[list, str]:
+    """One pool over `jobs`; returns the jobs to rerun when a worker died (empty when the pool finished) and
+    how the worker ended."""
+    done: set[int] = set()
+    with ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                             initargs=(*init, os.getpid(), started_dir)) as pool:
+        futures = {pool.submit(_run_job, seq, spec, debug): k for k, (seq, spec) in enumerate(jobs)}
+        workers = dict(getattr(pool, "_processes", None) or {})  # pid -> Process, to read a dead one's exit code
+        broken = False
+        try:
+            for future in as_completed(futures):
+                k = futures[future]
+                seq, spec = jobs[k]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    if debug:
+                        raise
+                    broken = True
+                    continue
+                except Exception as exc:  # e.g. an argument that cannot be pickled
+                    if debug:
+                        raise
+                    result = (seq.name, f"{type(exc).__name__}: {exc}", 0.0)
+                done.add(k)
+                report(spec, *result)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    if not broken:
+        return [], ""
+    return _after_broken_pool(jobs, done, workers, Path(started_dir), report)
+
+
+def _after_broken_pool(jobs: list, done: set[int], workers: dict, started_dir: Path, report
+                       ) -> tuple[list, str]:
+    """Fail the sequences whose worker was killed (naming the signal); return the others, to run again, and
+    how the dead workers ended."""
+    for process in workers.values():
+        process.join(timeout=5)
+    terminated = -int(signal.SIGTERM)  # the pool terminates the surviving workers itself once one dies
+    dead = {pid: p.exitcode for pid, p in workers.items() if p.exitcode not in (0, None, terminated)}
+    if not dead:  # only SIGTERMs seen: someone terminated a worker
+        dead = {pid: p.exitcode for pid, p in workers.items() if p.exitcode not in (0, None)}
+    index = {(spec.label, seq.name): k for k, (seq, spec) in enumerate(jobs) if k not in done}
+    failed: set[int] = set()
+    for pid, exitcode in dead.items():
+        try:
+            label, name = (started_dir / str(pid)).read_text().split("\n", 1)
+        except (OSError, ValueError):
+            continue  # died before it took a sequence (e.g. while starting)
+        k = index.get((label, name))
+        if k is not None and k not in failed:
+            failed.add(k)
+            seq, spec = jobs[k]
+            report(spec, seq.name, f"{killed_message(exitcode)}; the other sequences go on in new workers", 0.0)
+    reason = "; ".join(sorted({killed_message(code) for code in dead.values()})) or "the worker pool broke"
+    return [job for k, job in enumerate(jobs) if k not in done and k not in failed], reason

@@ -59,9 +59,10 @@ class TrackerRun:
         """Where the results of sequence `seq_name` go."""
         return ResultFiles.of(self.dataset_results_dir, seq_name)
 
-    def has_results(self, seq_name: str) -> bool:
-        """True when the sequence is finished (the box file is written last, atomically)."""
-        return self.result_files(seq_name).exists()
+    def result_problem(self, seq) -> str | None:
+        """None when `seq` (an evaluation Sequence) is finished: its box file parses with one row per frame;
+        else what is wrong ('no box file', or the damage, naming the file)."""
+        return self.result_files(seq.name).problem(len(seq.frames))
 
     def parameters(self):
         """The tracker parameters (config as resolved, weights checked): raises FileNotFoundError for a
