@@ -7,10 +7,11 @@ import pytest
 import torch
 from conftest import load_script
 
-from lib.data.synthetic.writers import synthetic_sequence
+from lib.data.synthetic.writers import synthetic_sequence, write_got10k
 from lib.test.parameter.sutrack_dinov3 import parameters, untrained_network
 from lib.test.results import checkpoint_path
-from lib.utils.video import VideoInfo, VideoWriter
+from lib.utils.image import list_image_files, read_image
+from lib.utils.video import VideoInfo, VideoWriter, read_frames
 
 app = load_script("tracking/app.py")
 N_FRAMES = 8
@@ -128,3 +129,29 @@ def test_language_config_gets_a_text_box(tmp_path):
     with_text = tracker.tracker.text_src.clone()
     tracker.initialize(frame, [10, 10, 30, 20], None)
     assert not torch.equal(with_text, tracker.tracker.text_src)
+
+
+def test_example_is_a_demo_val_sequence(tmp_path):
+    workspace = tmp_path / "demo_workspace"
+    assert app.demo_example(workspace, tmp_path / "examples") is None  # no demo run yet: no example
+    names = sorted(write_got10k(workspace / "data" / "got10k", "val", n_sequences=2, n_frames=5, seed=1))
+    clip, box = app.demo_example(workspace, tmp_path / "examples")
+    seq = workspace / "data" / "got10k" / "val" / names[0]
+    first = (seq / "groundtruth.txt").read_text().splitlines()[0]
+    assert clip.name == f"{names[0]}.mp4" and [float(v) for v in box.split(",")] == [float(v) for v in
+                                                                                     first.split(",")]
+    frames = list(read_frames(clip))
+    originals = [read_image(seq / n) for n in list_image_files(seq)]
+    assert len(frames) == len(originals) == 5 and frames[0].shape == originals[0].shape
+    assert np.abs(frames[2].astype(int) - originals[2]).mean() < 6  # the same pictures, through lossy H.264
+
+
+def test_bad_command_line_exits_2(tmp_path, capsys):
+    assert app.main(["--config", "no_such_config"]) == 2
+    assert "no config named 'no_such_config'" in capsys.readouterr().err
+    bad = tmp_path / "broken.pth.tar"
+    bad.write_bytes(b"not a checkpoint")
+    assert app.main(["--config", "tiny", "--checkpoint", str(bad)]) == 2
+    assert f"checkpoint {bad}: not a PyTorch checkpoint" in capsys.readouterr().err
+    assert app.main(["--random_weights", "--max_frames", "-1"]) == 2
+    assert "--max_frames must be 0 (no limit) or positive" in capsys.readouterr().err

@@ -251,6 +251,8 @@ class Session:
             tracker = self.tracker(backend, random_weights)
             self.runs += 1
             out_dir = self.out_root / f"run{self.runs:04d}"
+            # the page was given copies of older runs' files (gradio's cache): keep only the last run's
+            shutil.rmtree(self.out_root / f"run{self.runs - 2:04d}", ignore_errors=True)
             stem = safe_stem(video)
             files = ResultFiles.of(out_dir, stem)
             output = SequenceOutput()
@@ -380,7 +382,8 @@ def build_app(session: Session, examples: list[list[str]] | None = None):
                   f"{backend}.")
         return str(result.video), score_figure(result.scores), str(result.boxes_file), str(result.video), status
 
-    with gr.Blocks(title="sutrack_dinov3", analytics_enabled=False) as page:
+    # gradio's copies of uploads and outputs are deleted after an hour
+    with gr.Blocks(title="sutrack_dinov3", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown("# sutrack_dinov3: track an object in a video\nUpload a video, mark the target on its first "
                     "frame (two clicks, or type `x,y,w,h`), pick a backend and press **Track**.")
         gr.Markdown(weights.note, elem_id="weights_note",
