@@ -104,7 +104,9 @@ def status_text(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, "#status").text.strip()
 
 
-def wait_status(driver, startswith: tuple[str, ...], old: str = "") -> str:
+def wait_status(driver, startswith: tuple[str, ...], old: str) -> str:
+    """The status once it differs from `old` (read before the action: a fast server may answer before this
+    is called) and starts with one of `startswith`."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, WAIT).until(lambda d: status_text(d) != old and status_text(d).startswith(startswith))
@@ -153,8 +155,9 @@ def test_app_in_chromium(tmp_path):
         WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video_input input[type=file]"))
         assert "Warning: random weights" in driver.find_element(By.CSS_SELECTOR, "#weights_note").text
 
+        before = status_text(driver)
         driver.find_element(By.CSS_SELECTOR, "#video_input input[type=file]").send_keys(str(clip))
-        info = wait_status(driver, (f"{SIZE[0]} x {SIZE[1]}",), status_text(driver))
+        info = wait_status(driver, (f"{SIZE[0]} x {SIZE[1]}",), before)
         assert f"{N_FRAMES} frames, {FPS:g} fps" in info
 
         # two clicks on the first frame mark opposite corners of the box
@@ -179,8 +182,9 @@ def test_app_in_chromium(tmp_path):
 
         # a box outside the frame: one sentence in the page, nothing tracked
         set_box(driver, "150,100,40,40")
+        before = status_text(driver)
         driver.find_element(By.CSS_SELECTOR, "#run_button").click()
-        error = wait_status(driver, ("Error:",), status_text(driver))
+        error = wait_status(driver, ("Error:",), before)
         print(f"page error: {error}")
         assert "lies outside the 160 x 120 frame" in error and "Traceback" not in error
         assert error.count(". ") == 0 and error.endswith(".")
