@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,14 +104,13 @@ def load_weights(config: str, checkpoint: str | None, random_weights: bool, seed
         note = (f"**Warning: random weights** (seed {seed}, --random_weights): the {name} model is untrained, "
                 "so its boxes are meaningless. This mode is for trying the page.")
     else:
-        path = Path(checkpoint) if checkpoint else find_trained_checkpoint(name, random_params.cfg.TEST.EPOCH,
-                                                                           workspace)[0]
+        found, looked_at = find_trained_checkpoint(name, random_params.cfg.TEST.EPOCH, workspace)
+        path = Path(checkpoint) if checkpoint else found
         if path is not None:
             params = parameters(config, checkpoint=path)
             note, warning = f"Model: config **{name}**, weights `{path}`.", False
         else:
-            looked = ", ".join(f"`{p}`" for p in find_trained_checkpoint(name, random_params.cfg.TEST.EPOCH,
-                                                                         workspace)[1])
+            looked = ", ".join(f"`{p}`" for p in looked_at)
             note = (f"**No trained model found** for config {name} (looked for {looked}). Train one (`make demo` "
                     f"trains tiny) or restart with --checkpoint. You can still try the page with **random "
                     "weights**: the model is untrained and its boxes are meaningless.")
@@ -258,19 +258,21 @@ class Session:
             output = SequenceOutput()
             start = time.perf_counter()
             try:
-                with VideoWriter(out_dir / f"{stem}_tracked.mp4", info.fps) as writer:
-                    for index, frame in enumerate(read_frames(video)):
+                with VideoWriter(out_dir / f"{stem}_tracked.mp4", info.fps) as writer, \
+                        closing(read_frames(video)) as frames:
+                    for index, frame in enumerate(frames):
                         if self.max_frames and index >= self.max_frames:
                             raise AppError(f"The video has more than {self.max_frames} frames; this server tracks "
                                            f"at most {self.max_frames} (--max_frames), so cut it shorter.")
+                        tick = time.perf_counter()
                         if index == 0:
                             tracker.initialize(frame, box, text or None)
                             out_box, score = list(box), 1.0
                         else:
                             out_box, score = tracker.track(frame)
+                        output.times.append(time.perf_counter() - tick)
                         output.boxes.append(out_box)
                         output.scores.append(score)
-                        output.times.append(0.0)
                         writer.write(draw_box(frame, out_box, f"frame {index}  score {score:.2f}"))
                         if progress is not None:
                             progress((index + 1, info.frames), desc="Tracking", unit="frames")
@@ -279,7 +281,6 @@ class Session:
                 raise AppError(f"The video could not be decoded to the end (frame {len(output.boxes)}); "
                                "re-encode it or upload another file.") from None
             seconds = time.perf_counter() - start
-            output.times = [seconds / len(output.boxes)] * len(output.boxes)
             save_results(files, output)
         LOG.info("tracked %s: %d frames in %.1f s with %s -> %s", video, len(output.boxes), seconds, backend, out_dir)
         return RunResult(writer.path, files.boxes, output.scores, len(output.boxes), seconds)
