@@ -1,4 +1,4 @@
-"""tracking/app.py in a real browser: the app runs as its own process on a free loopback port; headless
+"""tracking/app.py in a real browser: the app's start() serves the page on a free loopback port; headless
 Chromium (Debian's chromium + chromium-driver, driven by Selenium) uploads an H.264 clip, marks the box
 with two clicks and by typing it, tracks, and the page's video plays and its box file is build_tracker's.
 
@@ -11,26 +11,33 @@ import io
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_script
 
 from lib.api import build_tracker
 from lib.data.synthetic.writers import synthetic_sequence
 from lib.test.results import ResultFiles, SequenceOutput, save_results
 from lib.utils.video import VideoWriter, read_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+app = load_script("tracking/app.py")
+
 SIZE = (160, 120)
 N_FRAMES = 10
 FPS = 10.0
 WAIT = 120  # seconds for any one thing the page does (a loaded machine is slow; an idle one takes ~1 s)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 def browser_paths() -> tuple[str, str]:
@@ -48,42 +55,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class AppProcess:
-    """tracking/app.py in its own process; its output is collected by a thread (the start-up line is read
-    from it)."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "tracking/app.py", *args], cwd=ROOT, env=env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = next((line for line in self.lines if text in line), None)
-            if found:
-                return found
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"app never printed '{text}'; its output:\n" + "\n".join(self.lines))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(20)
-        self.reader.join(5)
 
 
 def chrome(chromium: str, driver_path: str):
@@ -129,7 +100,7 @@ def box_value(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, "#box_text textarea, #box_text input").get_attribute("value")
 
 
-def test_app_in_chromium(tmp_path):
+def test_app_in_chromium(tmp_path, capsys):
     chromium, driver_path = browser_paths()
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -143,13 +114,13 @@ def test_app_in_chromium(tmp_path):
     init = ",".join(f"{v:g}" for v in boxes[0])
 
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", GRADIO_TEMP_DIR=str(tmp_path / "gradio"),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    app = AppProcess(["--config", "tiny", "--random_weights", "--port", str(port), "--device", "cpu"], env)
+    code, page = app.start(["--config", "tiny", "--random_weights", "--port", str(port), "--device", "cpu"])
+    line = capsys.readouterr().out.strip()
+    with capsys.disabled():
+        print(f"\napp start-up line: {line}")
+    assert code == 0 and line.endswith(f"open http://127.0.0.1:{port} (Ctrl-C stops)")
     driver = None
     try:
-        line = app.wait_for(f"open http://127.0.0.1:{port}", timeout=300)  # ~10 s on an idle machine
-        print(f"\napp start-up line: {line}")
         driver = chrome(chromium, driver_path)
         driver.get(f"http://127.0.0.1:{port}/")
         WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video_input input[type=file]"))
@@ -185,20 +156,17 @@ def test_app_in_chromium(tmp_path):
         before = status_text(driver)
         driver.find_element(By.CSS_SELECTOR, "#run_button").click()
         error = wait_status(driver, ("Error:",), before)
-        print(f"page error: {error}")
         assert "lies outside the 160 x 120 frame" in error and "Traceback" not in error
         assert error.count(". ") == 0 and error.endswith(".")
 
         set_box(driver, init)
         driver.find_element(By.CSS_SELECTOR, "#run_button").click()
         done = wait_status(driver, ("Tracked", "Error:"), error)
-        print(f"page status: {done}")
         assert done.startswith(f"Tracked {N_FRAMES} frames")
 
         duration = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
             "const v = document.querySelector('#result_video video');"
             "return v && v.readyState >= 1 && v.duration > 0 ? v.duration : null;"))
-        print(f"result <video> duration: {duration} s")
         assert duration == pytest.approx(N_FRAMES / FPS, abs=0.15)
         assert WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#score_plot img, "
                                                                            "#score_plot svg, #score_plot canvas"))
@@ -216,17 +184,17 @@ def test_app_in_chromium(tmp_path):
         image = Image.open(io.BytesIO(png)).convert("RGB")
         assert image.width == 1280 and len(image.getcolors(1 << 24)) > 1000  # a rendered page, not a blank one
         image.quantize(256, dither=Image.Dither.NONE).save(shot, optimize=True)  # a small PNG for the README
-        print(f"screenshot: {shot}")
+        with capsys.disabled():
+            print(f"page error: {error}\npage status: {done}\nresult <video> duration: {duration} s\n"
+                  f"screenshot: {shot}")
     finally:
         if driver is not None:
             driver.quit()
-        app.stop()
+        page.close()
 
     # the same decoded frames through build_tracker (same config, seed and backend) give the same box file
     tracker = build_tracker("tiny", random_weights=True, backend="pytorch", device="cpu")
     output = SequenceOutput()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     for i, frame in enumerate(read_frames(clip)):
         if i == 0:
             tracker.initialize(frame, [float(v) for v in boxes[0]])
@@ -235,7 +203,6 @@ def test_app_in_chromium(tmp_path):
             output.boxes.append(tracker.track(frame)[0])
         output.scores.append(1.0)
         output.times.append(0.0)
-    torch.set_num_threads(threads)
     save_results(ResultFiles.of(tmp_path / "expected", "clip"), output)
     expected = (tmp_path / "expected" / "clip.txt").read_text()
     assert len(expected.splitlines()) == N_FRAMES

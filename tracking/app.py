@@ -446,8 +446,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the app; 2 with a message on a bad config, checkpoint or missing package."""
+def start(argv: list[str] | None = None):
+    """Start the server without blocking and print the start-up line: (0, page); (2, None) after a message on
+    a bad config, checkpoint or missing package."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -456,15 +457,15 @@ def main(argv: list[str] | None = None) -> int:
         import gradio as gr
     except ModuleNotFoundError:
         print("app.py: error: gradio is not installed: pip install -c constraints.txt -e '.[app]'", file=sys.stderr)
-        return 2
+        return 2, None
     if args.max_frames < 0:
         print("app.py: error: --max_frames must be 0 (no limit) or positive", file=sys.stderr)
-        return 2
+        return 2, None
     try:
         weights = load_weights(args.config, args.checkpoint, args.random_weights, args.seed, Path(args.workspace))
     except (FileNotFoundError, CheckpointError, ValueError) as exc:
         print(f"app.py: error: {exc}", file=sys.stderr)
-        return 2
+        return 2, None
     session = Session(weights, device=args.device, max_frames=args.max_frames)
     atexit.register(shutil.rmtree, session.out_root, ignore_errors=True)
     examples = None
@@ -484,6 +485,14 @@ def main(argv: list[str] | None = None) -> int:
                     else "no trained model found (random weights on request)")
     print(f"sutrack_dinov3 app: config {weights.config}, {weights_text}; open http://{args.host}:{args.port} "
           "(Ctrl-C stops)", flush=True)
+    return 0, page
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app until Ctrl-C; 2 with a message on a bad config, checkpoint or missing package."""
+    code, page = start(argv)
+    if page is None:
+        return code
     try:
         page.block_thread()
     except KeyboardInterrupt:
