@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean-demo
+.PHONY: venv browser test lint demo clean-demo
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 
 venv: $(STAMP)
 
-test: $(STAMP)
+# tests/test_app_browser.py drives the app in Debian's Chromium through chromedriver: installed here where missing
+# (as root with apt-get, as on CI); otherwise the test fails saying what to install
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  else \
+	    echo "chromium or chromedriver missing: sudo apt-get install chromium chromium-driver (the browser test needs them)"; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 

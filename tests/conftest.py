@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +23,7 @@ def load_script(relative_path: str) -> ModuleType:
     name = "script_" + relative_path.replace("/", "_").removesuffix(".py")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses (and pickling) look the module up by name
     spec.loader.exec_module(module)
     return module
 

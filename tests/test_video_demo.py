@@ -1,4 +1,4 @@
-"""tracking/video_demo.py on a video written with cv2.VideoWriter and on a numbered image sequence."""
+"""tracking/video_demo.py on an H.264 video and on a numbered image sequence; the video it writes is H.264."""
 from __future__ import annotations
 
 import os
@@ -14,6 +14,7 @@ from conftest import load_script
 
 from lib.api import build_tracker
 from lib.data.synthetic.writers import synthetic_sequence, write_frames, write_got10k
+from lib.utils.video import VideoWriter, probe_video
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES = 8
@@ -39,11 +40,9 @@ def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     folder = tmp_path_factory.mktemp("clip")
     frames, boxes = synthetic_sequence(N_FRAMES, size=SIZE, seed=2)
     video = folder / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, SIZE)
-    assert writer.isOpened()
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
+    with VideoWriter(video, 10.0) as writer:
+        for frame in frames:
+            writer.write(frame)
     write_frames(folder / "frames", frames, pattern="{:05d}.jpg", start=0)
     return video, folder / "frames" / "%05d.jpg", boxes
 
@@ -52,7 +51,9 @@ def check_outputs(out: Path, name: str, n_frames: int) -> None:
     rows = (out / f"{name}.txt").read_text().splitlines()
     assert len(rows) == n_frames and all(len(r.split("\t")) == 4 for r in rows)
     videos = [p for p in out.iterdir() if p.stem == name and p.suffix in (".mp4", ".avi")]
-    assert len(videos) == 1
+    assert [p.name for p in videos] == [f"{name}.mp4"]
+    info = probe_video(videos[0])  # what browsers play
+    assert (info.codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", *SIZE)
     cap = cv2.VideoCapture(str(videos[0]))
     count = 0
     while True:

@@ -11,7 +11,8 @@ sequence: a folder of images or a pattern such as `frames/%05d.jpg`, read with t
 tracking/test.py gives. With a display, a window shows the box and FPS (q or Esc stops) and, without
 --init/--init_file, the first box is drawn with the mouse. Outputs in --out: `<name>.txt` (tab-separated
 x y w h per frame, like tracking results, with `_time` and `_confidence` files) and the annotated video
-`<name>.mp4` (or `.avi` where mp4v is unavailable), all written to temp files and renamed; an output that
+`<name>.mp4` (H.264, yuv420p: plays in browsers; written a frame at a time as the frames are tracked), all
+written to temp files and renamed; an output that
 would be one of the inputs is refused. Ctrl-C or the end of the stream closes both cleanly.
 """
 from __future__ import annotations
@@ -31,8 +32,8 @@ from lib.api import FrameTracker, bgr_to_rgb, build_tracker
 from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.results import ResultFiles, SequenceOutput, save_results
 from lib.utils.image import list_image_files, read_image
-from lib.utils.io import AtomicVideoWriter
 from lib.utils.settings import env_settings
+from lib.utils.video import VideoWriter
 
 WINDOW = "sutrack_dinov3"
 
@@ -128,8 +129,8 @@ def open_source(source: str) -> tuple[FrameSource, np.ndarray]:
 
 
 def output_paths(out_dir: Path, name: str) -> tuple[ResultFiles, list[Path]]:
-    """The box files and the candidate video paths (`.mp4`, else `.avi`) of a demo run."""
-    return ResultFiles.of(out_dir, name), [out_dir / f"{name}.mp4", out_dir / f"{name}.avi"]
+    """The box files and the video path (`.mp4`) of a demo run."""
+    return ResultFiles.of(out_dir, name), [out_dir / f"{name}.mp4"]
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -206,14 +207,9 @@ def select_box(frame: np.ndarray) -> list[float]:
     return [float(x), float(y), float(w), float(h)]
 
 
-def open_writer(paths: list[Path], fps: float, size: tuple[int, int]) -> AtomicVideoWriter:
-    """An atomic mp4v writer for the `.mp4` path, or MJPG for the `.avi` one where mp4v is not available."""
-    for path, codec in zip(paths, ("mp4v", "MJPG")):
-        writer = AtomicVideoWriter(path, codec, fps, size)
-        if writer.isOpened():
-            return writer
-        writer.discard()
-    raise OSError(f"cannot write a video at {paths[0]} or {paths[1]} (no mp4v or MJPG encoder in this cv2 build)")
+def open_writer(paths: list[Path], fps: float) -> VideoWriter:
+    """The atomic H.264 writer of the video path; frames are the BGR images of draw()."""
+    return VideoWriter(paths[0], fps, bgr=True)
 
 
 def draw(frame: np.ndarray, box, score: float, fps: float) -> np.ndarray:
@@ -239,7 +235,7 @@ def run_demo(tracker: FrameTracker, source: FrameSource, frame: np.ndarray, name
         start = time.perf_counter()
         tracker.initialize(frame, box)
         output.times.append(time.perf_counter() - start)
-        writer = open_writer(video_paths, source.fps, (frame.shape[1], frame.shape[0]))
+        writer = open_writer(video_paths, source.fps)
         output.boxes.append(list(box))
         output.scores.append(1.0)
         score, rate = 1.0, 0.0

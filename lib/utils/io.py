@@ -1,4 +1,5 @@
-"""Atomic file writes: results, caches, plots and archives are never left half-written by a killed run."""
+"""Atomic file writes: results, caches, plots and archives are never left half-written by a killed run (videos:
+lib/utils/video.py's VideoWriter, atomic the same way)."""
 from __future__ import annotations
 
 import os
@@ -29,35 +30,3 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             pass
         raise
 
-
-class AtomicVideoWriter:
-    """cv2.VideoWriter into a temp file beside `path` (same suffix, so cv2 picks the same container), renamed
-    over `path` by close(): a killed run never leaves a half-written video, nor clobbers the old one."""
-
-    def __init__(self, path: str | os.PathLike, fourcc: str, fps: float, size: tuple[int, int]) -> None:
-        import cv2
-
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix}",
-                                   dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*fourcc), fps, size)
-
-    def isOpened(self) -> bool:  # noqa: N802 (cv2.VideoWriter's name)
-        return self.writer.isOpened()
-
-    def write(self, frame) -> None:
-        self.writer.write(frame)
-
-    def close(self) -> None:
-        """Finish the file and rename it to `path`."""
-        self.writer.release()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        """Drop the temp file (a writer that could not open, or an aborted video)."""
-        self.writer.release()
-        self.tmp.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import numpy as np
 from lib.test.analysis.metrics import as_boxes, box_iou
 from lib.test.results import ResultFiles, load_result_boxes
 from lib.utils.image import read_image
-from lib.utils.io import AtomicVideoWriter
+from lib.utils.video import VideoWriter
 
 PRED_COLOR = (0, 255, 0)  # RGB: the tracker's box
 GT_COLOR = (255, 0, 0)  # RGB: the ground truth
@@ -48,29 +48,12 @@ def draw_result_frame(frame: np.ndarray, pred, gt, label: str) -> np.ndarray:
 
 def render_results_video(seq, results_dir: str | Path, out_path: str | Path,
                          fps: float = 10.0) -> tuple[Path, np.ndarray]:
-    """Write `out_path` (.mp4 with mp4v, else .avi with MJPG) for `seq` from `<results_dir>/<seq>.txt`;
-    returns the video's path and the per-frame IoUs printed on it."""
+    """Write `out_path` (H.264 MP4, lib/utils/video.py) for `seq` from `<results_dir>/<seq>.txt`, a frame at a
+    time; returns the video's path and the per-frame IoUs printed on it."""
     pred = load_result_boxes(ResultFiles.of(results_dir, seq.name).boxes, len(seq.frames))
     ious = frame_ious(pred, seq.ground_truth_rect)
-    first = read_image(seq.frames[0])
-    size = (first.shape[1], first.shape[0])
-    out_path = Path(out_path)
-    writer = None
-    for suffix, codec in ((".mp4", "mp4v"), (".avi", "MJPG")):
-        writer = AtomicVideoWriter(out_path.with_suffix(suffix), codec, fps, size)
-        if writer.isOpened():
-            break
-        writer.discard()
-        writer = None
-    if writer is None:
-        raise OSError(f"cannot write a video at {out_path} (no mp4v or MJPG encoder in this cv2 build)")
-    try:
+    with VideoWriter(Path(out_path).with_suffix(".mp4"), fps) as writer:
         for i, path in enumerate(seq.frames):
-            frame = first if i == 0 else read_image(path)
-            image = draw_result_frame(frame, pred[i], seq.ground_truth_rect[i], iou_label(i, ious[i]))
-            writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    except BaseException:
-        writer.discard()
-        raise
-    writer.close()
+            image = draw_result_frame(read_image(path), pred[i], seq.ground_truth_rect[i], iou_label(i, ious[i]))
+            writer.write(image)
     return writer.path, ious
