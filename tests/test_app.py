@@ -18,14 +18,6 @@ N_FRAMES = 8
 SIZE = (96, 72)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     frames, boxes = synthetic_sequence(N_FRAMES, size=SIZE, seed=5)

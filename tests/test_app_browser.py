@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
 from conftest import load_script
 
 from lib.api import build_tracker
@@ -30,14 +29,6 @@ SIZE = (160, 120)
 N_FRAMES = 10
 FPS = 10.0
 WAIT = 120  # seconds for any one thing the page does (a loaded machine is slow; an idle one takes ~1 s)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def browser_paths() -> tuple[str, str]:
