@@ -9,7 +9,8 @@ sequences, frames weighted) is >= FIDELITY_LIMIT and the lower end of the 95% bo
 mean paired AO diff is >= -AO_LIMIT. The bootstrap draws sequences (the runs' unit of independence) with a
 fixed seed, so the same boxes always give the same verdict. FIDELITY_LIMIT comes from the demo's trained
 model: fp32 runtimes give 1.000, bf16 / int8 with the box head in float 0.99, int8 with the head quantised
-too 0.976 and boxes perturbed by 1% of the target's size 0.98 (README, "Speed").
+too 0.976 (README, "Speed"). AO_LIMIT comes from the spread of the paired AO diffs (see its comment): the
+fidelity bound is the fine check, the AO interval a coarse guard against a drop that per-frame IoU hides.
 
 A verdict is cached under `<cache_dir>/verdicts/` keyed by the model (config and checkpoint contents,
 onnx_export.cache_key), the backend, its int8 recipe, the library versions and the CPU flags, so `auto`
@@ -28,7 +29,12 @@ from lib.test.parameter.sutrack_dinov3 import TrackerParams
 from lib.test.tracker.backends import backend_revision
 
 FIDELITY_LIMIT = 0.98  # lower bound of the mean one-step IoU with fp32's boxes
-AO_LIMIT = 0.02  # the paired AO diff's interval may reach at most this far below 0
+# the paired AO diff's interval may reach at most this far below 0. Whole runs diverge after one different frame,
+# so per-sequence AO diffs of a backend with faithful numerics spread by ~0.07 (SD): on the demo's 12-20
+# sequences the 95% interval is +-0.03..0.04 wide, and its lower end for bf16 / int8 at one-step IoU 0.99 fell
+# to -0.058. 0.08 keeps such a backend's false FAIL rate near 1-2% there; the interval narrows as
+# 1 / sqrt(sequences), so on a large validation set the same limit rules out far smaller drops in practice.
+AO_LIMIT = 0.08
 CONFIDENCE = 0.95
 BOOTSTRAP_DRAWS = 10000
 SEED = 0
