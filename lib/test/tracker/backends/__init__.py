@@ -35,9 +35,25 @@ QUANT_VERSION = "3"  # the int8 recipe (quantize.py): bump when it changes; cach
 BACKEND_REVISIONS = {"onnx_int8": f"int8 recipe v{QUANT_VERSION}", "openvino_int8": f"int8 recipe v{QUANT_VERSION}"}
 
 
+# int8 backends with a recipe of their own on CPUs with int8 dot products (VNNI / AMX): quantize.py RECIPES
+# holds it under '<backend>_vnni'
+VNNI_RECIPES = ("openvino_int8",)
+
+
+def int8_recipe(name: str) -> str:
+    """The quantize.RECIPES entry int8 backend `name` uses on this CPU ('<name>_vnni' on VNNI / AMX CPUs where
+    that recipe is faster at equal fidelity, else `name`)."""
+    from lib.test.tracker.backends.base import has_vnni
+
+    return f"{name}_vnni" if name in VNNI_RECIPES and has_vnni() else name
+
+
 def backend_revision(name: str) -> str | None:
-    """BACKEND_REVISIONS' entry of `name` (None for the backends without one)."""
-    return BACKEND_REVISIONS.get(name)
+    """What besides the name decides backend `name`'s boxes here (the int8 recipe, with its CPU variant), or None."""
+    revision = BACKEND_REVISIONS.get(name)
+    if revision is not None and int8_recipe(name) != name:
+        revision += ", VNNI variant"
+    return revision
 
 
 def not_for_this_cpu(name: str) -> str | None:

@@ -133,21 +133,22 @@ def choose(params: TrackerParams, device: torch.device, fp32_only: bool = False)
     folder = ox.cache_dir(params)
     path = folder / f"{mode}.json"
     key = machine_key()
-    key["verdicts"] = {name: v["path"] for name, v in sorted(passing.items())}
+    allowed = {name: v["path"] for name, v in sorted(passing.items())}  # the verdicts that let it in
     choice = None
     if path.is_file():
         try:
             cached = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             cached = {}
-        if cached.get("machine") == key and cached.get("choice"):
+        if cached.get("machine") == key and cached.get("verdicts", {}) == allowed and cached.get("choice"):
             choice, why = cached["choice"], f"cached in {path}"
     if choice is None:
         with ox.export_lock(folder / ".auto"):  # its own lock: measuring takes the export lock of `folder`
             report = measure(params, device, (*FP32_BACKENDS, *passing), validated=tuple(passing))
             ok = {n: e for n, e in report.items() if "out" not in e}
             choice = min(ok, key=lambda n: ok[n]["median_ms"]) if ok else "pytorch"
-            ox.write_atomic(path, json.dumps({"machine": key, "choice": choice, "report": report}, indent=1))
+            ox.write_atomic(path, json.dumps({"machine": key, "verdicts": allowed, "choice": choice,
+                                               "report": report}, indent=1))
         rows = ", ".join(f"{n} {e['median_ms']:.1f} ms" if "out" not in e else f"{n} out ({e['out']})"
                          for n, e in report.items())
         why = (f"fastest full step among the fp32 backends agreeing with eager within {AGREEMENT} of the frame"
