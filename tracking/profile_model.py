@@ -10,7 +10,10 @@ report the median and p90 after warm-up: the bare backbone on the search crop, t
 Hann window and cal_bbox on a crop already in memory), the full tracker step (crop from a frame,
 normalise, network with the cached template, post-processing, box mapping) and the template branch
 (once per sequence), for each registered backend (lib/test/tracker/backends/): the objects the tracker
-runs, so exports and int8 calibration are cached and reused. The first line gives the CPU's flags
+runs, so exports and int8 calibration are cached and reused; with 'pytorch' among them, eager fp32's full step
+is also cut into parts (crop, normalisation, backbone, projection, relation module, head), which shows where
+the time around and after the backbone goes. Backends this CPU class cannot use (bf16 without avx512_bf16 /
+AMX) are listed as skipped under --backend all, not run. The first line gives the CPU's flags
 (avx2, avx512f, avx512_bf16, VNNI, AMX): they decide which backend is fastest, so the ratios between
 rows, not the milliseconds, carry over to other machines. On CUDA the rows are eager fp32, bf16
 autocast and torch.compile (mode reduce-overhead: CUDA graphs). Weights are random (seeded) unless --checkpoint
