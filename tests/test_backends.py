@@ -186,16 +186,24 @@ def test_onnxruntime_threads_spin_only_on_free_cores_and_stop_after_each_run(mon
     assert base.usable_cores() >= 1
 
 
-def test_openvino_int8_quantises_the_backbone_convolutions_of_the_channels_first_graph(sequence):
-    """Its recipe: every ConvNeXt product is a 1x1 convolution there, quantised; the head's convolutions and
-    the relation module's linear layers stay f32; OpenVINO compiles and tracks with it."""
+@pytest.mark.parametrize("vnni", [False, True])
+def test_openvino_int8_recipe_follows_the_cpu_class(sequence, monkeypatch, vnni):
+    """Its recipe: every ConvNeXt product is a 1x1 convolution in the channels-first graph, quantised; the
+    head's convolutions stay f32; the relation module's linear layers are quantised only on CPUs with int8 dot
+    products (VNNI / AMX), where OpenVINO's int8 matrix products pay off. OpenVINO compiles and tracks with it."""
     import onnx
 
+    from lib.test.tracker.backends import backend_revision
+
+    monkeypatch.setattr(base, "has_vnni", lambda: vnni)
     frames, boxes = sequence
     tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="openvino_int8")
     network = tracker.tracker.network
     path = network.graph_path("step")
-    assert path.name == "step.channels_first.onnx" and path.parent.name.startswith("openvino_int8-")
+    recipe = "openvino_int8_vnni" if vnni else "openvino_int8"
+    assert path.name == "step.channels_first.onnx" and path.parent.name.startswith(f"{recipe}-v")
+    assert ("VNNI variant" in backend_revision("openvino_int8")) == vnni
+    assert backend_revision("onnx_int8") == f"int8 recipe v{quantize.QUANT_VERSION}"  # the same on both classes
     model = onnx.load(str(path))
     produced_by = {out: node.op_type for node in model.graph.node for out in node.output}
 
@@ -205,8 +213,9 @@ def test_openvino_int8_quantises_the_backbone_convolutions_of_the_channels_first
     backbone, head = weight_sources("Conv", "/body/"), weight_sources("Conv", "/decoder/")
     assert len(backbone) >= 10 and set(backbone) == {"DequantizeLinear"}
     assert head and "DequantizeLinear" not in head
-    linear = [produced_by.get(i) for n in model.graph.node if n.op_type in ("MatMul", "Gemm") for i in n.input[:2]]
-    assert linear and "DequantizeLinear" not in linear
+    linear = [produced_by.get(i) for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and "/encoder/" in n.name
+              for i in n.input[:2]]
+    assert linear and ("DequantizeLinear" in linear) == vnni
     tracker.initialize(frames[0], boxes[0])
     box, score = tracker.track(frames[1])
     assert np.all(np.isfinite(box)) and 0.0 <= score <= 1.0

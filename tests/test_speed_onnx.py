@@ -159,6 +159,11 @@ def test_profile_model_prints_the_tables(tmp_path, repo_root):
         assert text in proc.stdout, text
     report = json.loads(out.read_text())
     assert report["model"][0]["gflops"] > 0 and report["train"]["samples_per_s"] > 0
+    assert "Where eager fp32's full step goes" in proc.stdout  # the time around and after the backbone, by part
+    parts = {row[0]: float(row[1]) for row in report["parts"]}
+    for part in ("backbone", "relation module (+ similarity map)", "head + window + cal_bbox", "crop", "normalisation"):
+        assert part in parts, part
+    assert parts["backbone"] > 0 and parts["head + window + cal_bbox"] > 0
     assert {"median_ms", "p90_ms", "fps"} <= set(report["latency"]["backbone (search crop), pytorch"])
     ratios = {r["backend"]: r for r in report["ratios"]}
     assert ratios["pytorch"]["step_over_eager"] == 1.0

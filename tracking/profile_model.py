@@ -10,7 +10,10 @@ report the median and p90 after warm-up: the bare backbone on the search crop, t
 Hann window and cal_bbox on a crop already in memory), the full tracker step (crop from a frame,
 normalise, network with the cached template, post-processing, box mapping) and the template branch
 (once per sequence), for each registered backend (lib/test/tracker/backends/): the objects the tracker
-runs, so exports and int8 calibration are cached and reused. The first line gives the CPU's flags
+runs, so exports and int8 calibration are cached and reused; with 'pytorch' among them, eager fp32's full step
+is also cut into parts (crop, normalisation, backbone, projection, relation module, head), which shows where
+the time around and after the backbone goes. Backends this CPU class cannot use (bf16 without avx512_bf16 /
+AMX) are listed as skipped under --backend all, not run. The first line gives the CPU's flags
 (avx2, avx512f, avx512_bf16, VNNI, AMX): they decide which backend is fastest, so the ratios between
 rows, not the milliseconds, carry over to other machines. On CUDA the rows are eager fp32, bf16
 autocast and torch.compile (mode reduce-overhead: CUDA graphs). Weights are random (seeded) unless --checkpoint
@@ -40,7 +43,7 @@ from lib.data.synthetic.writers import synthetic_sequence
 from lib.models.sutrack_dinov3.decoder import select_box
 from lib.models.sutrack_dinov3.encoder import TemplateFeatures
 from lib.test.parameter.sutrack_dinov3 import TrackerParams, parameters
-from lib.test.tracker.backends import FP32_BACKENDS, REDUCED_PRECISION_BACKENDS
+from lib.test.tracker.backends import FP32_BACKENDS, REDUCED_PRECISION_BACKENDS, not_for_this_cpu
 from lib.test.tracker.backends.base import cpu_flags, cpu_summary, has_vnni, native_bf16
 from lib.test.tracker.backends.pytorch import EagerNetwork
 from lib.test.tracker.sutrack_dinov3 import (
@@ -180,6 +183,51 @@ def backend_rows(label: str, backend, params: TrackerParams, device: torch.devic
             f"template branch (once per sequence), {label}": template_row}
 
 
+PARTS = ("crop (search region from the frame)", "normalisation (uint8 crop -> float tensor)",
+         "backbone (eager)", "backbone + projection (eager)", "encoder: + relation module (eager)",
+         "head + window + cal_bbox (eager)")
+
+
+def part_rows(network: nn.Module, params: TrackerParams, device: torch.device, frames: list[np.ndarray],
+              init_box, search: torch.Tensor, cache: TemplateFeatures, window: torch.Tensor | None) -> dict[str, Row]:
+    """Eager fp32 rows of the full step's parts, nested where they cannot be cut apart (the relation module's
+    time is the encoder's minus backbone + projection's): where the time goes around and after the backbone."""
+    from lib.utils.crop import sample_target
+
+    tracker = SUTrackDINOv3Tracker(params, network=EagerNetwork(network, window, device), device=device)
+    tracker.initialize(frames[0], {"init_bbox": list(init_box)})
+    crop, _ = sample_target(frames[1], tracker.state, params.search_factor, params.search_size)
+    enc = network.encoder
+    with torch.inference_mode():
+        tokens, sim, grid = enc(search, cache)
+
+    def run(fn: Row) -> Row:
+        def call() -> None:
+            with torch.inference_mode():
+                fn()
+        return call
+
+    fns = (lambda: sample_target(frames[1], tracker.state, params.search_factor, params.search_size),
+           lambda: tracker._to_tensor(crop), lambda: enc.body(search), lambda: enc.embed(search),
+           lambda: enc(search, cache), lambda: select_box(network.forward_decoder([tokens, sim, grid]), window))
+    return {name: run(fn) for name, fn in zip(PARTS, fns)}
+
+
+def parts_table(latency: dict[str, dict]) -> list[list[str]]:
+    """Rows 'part, median ms, % of eager's full step' from the part rows (differences of nested medians)."""
+    med = {name: latency[name]["median_ms"] for name in PARTS if name in latency}
+    full = latency.get("full tracker step, pytorch", {}).get("median_ms")
+    net = latency.get("network step, pytorch", {}).get("median_ms")
+    if len(med) < len(PARTS) or not full:
+        return []
+    crop, norm, body, embed, encoder, head = (med[n] for n in PARTS)
+    parts = [("backbone", body), ("projection", embed - body), ("relation module (+ similarity map)", encoder - embed),
+             ("head + window + cal_bbox", head), ("crop", crop), ("normalisation", norm)]
+    if net:
+        parts.append(("rest of the full step (decode, map back, Python)", full - net - crop - norm))
+    return [[name, f"{ms:.2f}", f"{100 * ms / full:.1f}"] for name, ms in parts]
+
+
 # ---------------------------------------------------------------------------------------------- training
 def fake_batch(params: TrackerParams, batch: int) -> dict:
     """A training batch of random crops and a fixed target box, in the data loader's format."""
@@ -253,7 +301,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def default_backends(device: torch.device) -> list[str]:
-    """--backend all: every registered backend on the CPU; eager, bf16 autocast and torch.compile on CUDA."""
+    """--backend all: every registered backend on the CPU (those this CPU class cannot use are listed as skipped);
+    eager, bf16 autocast and torch.compile on CUDA."""
     if device.type == "cuda":
         return ["pytorch", "pytorch_bf16", "compile"]
     return [*FP32_BACKENDS, *REDUCED_PRECISION_BACKENDS]
@@ -316,15 +365,15 @@ def targets(rows: list[dict]) -> list[str]:
     lines = []
     if fp32:
         best = min(fp32, key=lambda r: r["step_ms"])
-        goal = 0.6 if avx512 else 0.8
+        goal = 0.65 if avx512 else 0.75
         lines.append(f"fastest fp32 full step: {best['backend']} {best['step_over_eager']:.2f}x eager fp32 (target "
                      f"<= {goal}x on {'an AVX-512' if avx512 else 'an AVX2-only'} CPU)")
     if low:
         best = min(low, key=lambda r: r["step_ms"])
-        goal = 0.35 if fast_low else 0.6
+        goal = 0.30 if fast_low else 0.50
         lines.append(f"fastest reduced-precision full step: {best['backend']} {best['step_over_eager']:.2f}x eager "
-                     f"fp32 (target <= {goal}x on a CPU {'with' if fast_low else 'without'} bf16/VNNI; its AO is "
-                     "validated by make demo)")
+                     f"fp32 (target <= {goal}x on a CPU {'with' if fast_low else 'without'} bf16/VNNI; 'auto' takes it "
+                     "only with a passing verdict of tracking/validate_backends.py)")
     worst = max(rows, key=lambda r: r["step_over_backbone"], default=None)
     if worst:
         lines.append(f"largest full step / backbone: {worst['backend']} {worst['step_over_backbone']:.2f}x (target "
@@ -368,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     labels = []
     for name in tqdm(names, desc="loading backends (export / quantise on first use)", leave=False):
-        backend = load_backend(name, params, device)
+        why = not_for_this_cpu(name) if device.type == "cpu" and args.backend == "all" else None
+        backend = why or load_backend(name, params, device)
         if isinstance(backend, str):
             skipped[name] = backend
             continue
@@ -376,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.update(backend_rows(name, backend, params, device, search, template, anno, frames, boxes[0]))
     order = ["backbone (search crop)", "network step", "full tracker step", "template branch (once per sequence)"]
     rows = dict(sorted(rows.items(), key=lambda kv: order.index(kv[0].split(", ", 1)[0])))
+    if "pytorch" in labels:
+        rows.update(part_rows(network, params, device, frames, boxes[0], search, cache,
+                              window.to(device) if window is not None else None))
     latency = {name: summarize(t) for name, t in time_rows(rows, args.iters, args.warmup, device).items()}
 
     train = None
@@ -404,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(["backend", "backbone ms", "full step ms", "full step / backbone", "full step / eager fp32"], [
         [r["backend"], f"{r['backbone_ms']:.1f}", f"{r['step_ms']:.1f}", f"{r['step_over_backbone']:.2f}",
          "-" if r["step_over_eager"] is None else f"{r['step_over_eager']:.2f}"] for r in table]))
+    parts = parts_table(latency)
+    if parts:
+        print("\nWhere eager fp32's full step goes (relation module and projection: differences of nested rows)")
+        print(format_table(["part", "median ms", "% of full step"], parts))
     notes = targets(table)
     peak = matmul_peak_gflops(device)
     eager = latency.get("full tracker step, pytorch")
@@ -418,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
               f"AMP {train['amp']}): {train['median_s']:.3f} s/step, {train['samples_per_s']:.1f} samples/s")
 
     if args.json:
-        out = {"info": info, "model": size_rows, "relation_head_fraction": budget, "latency": latency,
+        out = {"info": info, "model": size_rows, "parts": parts, "relation_head_fraction": budget, "latency": latency,
                "ratios": table, "targets": notes, "skipped": skipped, "train": train}
         path = Path(args.json)
         atomic_write_bytes(path, json.dumps(out, indent=1).encode())

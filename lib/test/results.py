@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.test.tracker.backends import BACKEND_REVISIONS
+from lib.test.tracker.backends import REDUCED_PRECISION_BACKENDS, backend_revision
 from lib.utils.io import atomic_write_bytes
 from lib.utils.settings import PROJECT_ROOT
 
@@ -273,9 +273,11 @@ def code_version() -> str:
         return "unknown"
 
 
-def make_record(tracker: str, params, backend: str, dataset: str, resolved_backend: str | None = None) -> dict:
+def make_record(tracker: str, params, backend: str, dataset: str, resolved_backend: str | None = None,
+                verdict: str | None = None) -> dict:
     """The provenance record of a run: `params` is lib.test.parameter's TrackerParams (config as resolved);
-    `backend` as requested, `resolved_backend` what 'auto' picked (recorded and shown, not part of the id)."""
+    `backend` as requested, `resolved_backend` what 'auto' picked (recorded and shown; part of the id only
+    when it is reduced precision, via backend_revision), `verdict` the validation that allowed that pick."""
     config_text = params.cfg.dump()
     if params.checkpoint is None:
         weights, ckpt, ckpt_hash = f"random weights, seed {params.seed}", None, None
@@ -284,11 +286,21 @@ def make_record(tracker: str, params, backend: str, dataset: str, resolved_backe
     record = {"tracker": tracker, "config": params.config_name, "config_file": str(params.yaml_file),
               "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(), "weights": weights,
               "checkpoint": ckpt, "checkpoint_sha256": ckpt_hash, "backend": backend,
-              "backend_resolved": resolved_backend or backend, "backend_revision": BACKEND_REVISIONS.get(backend),
+              "backend_resolved": resolved_backend or backend, "backend_revision": _revision(backend, resolved_backend),
+              "backend_verdict": verdict,
               "dataset": dataset, "code_version": code_version(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     record["id"] = record_id(record)
     return record
+
+
+def _revision(backend: str, resolved: str | None) -> str | None:
+    """What decides the boxes beyond the backend's name: the int8 recipe, or the reduced-precision backend
+    'auto' picked (its boxes differ from fp32's, so they must never share a results folder with another's)."""
+    if resolved and resolved != backend and resolved in REDUCED_PRECISION_BACKENDS:
+        revision = backend_revision(resolved)
+        return f"picked {resolved}" + (f", {revision}" if revision else "")
+    return backend_revision(backend)
 
 
 def record_id(record: dict) -> str:
@@ -318,7 +330,8 @@ def _backend(record: dict) -> str:
     """'onnx', 'auto -> onnx' when 'auto' picked it, 'onnx_int8 (int8 recipe v3)' with a revision."""
     backend, resolved = record.get("backend"), record.get("backend_resolved")
     text = f"{backend} -> {resolved}" if resolved and resolved != backend else str(backend)
-    return f"{text} ({record['backend_revision']})" if record.get("backend_revision") else text
+    text = f"{text} ({record['backend_revision']})" if record.get("backend_revision") else text
+    return f"{text}, verdict {record['backend_verdict']}" if record.get("backend_verdict") else text
 
 
 def read_records(folder: str | Path) -> dict[str, dict]:

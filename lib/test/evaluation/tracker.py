@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.test.results import ResultFiles, TrackerSpec, make_record
+from lib.test.tracker.backends import AUTO_BACKENDS
 from lib.utils.settings import env_settings
 
 SUPPORTED_SCRIPTS = ("sutrack_dinov3",)
@@ -75,21 +76,23 @@ class TrackerRun:
     def provenance(self, device: str = "auto") -> dict:
         """This run's provenance record (lib.test.results.make_record), kept in `record`.
 
-        Backend 'auto' is resolved here, once (lib/test/tracker/backends/auto.py), and every worker runs the
-        backend it picked; the record keeps both ('auto' decides the record's identity: every backend it can
-        pick agrees with eager fp32 within 1e-3 of the frame, so a resume on a machine where it picks
-        another one still belongs to the same run).
+        Backend 'auto' / 'auto_fp32' is resolved here, once (lib/test/tracker/backends/auto.py), and every
+        worker runs the backend it picked; the record keeps both, and the verdict of a reduced-precision pick.
+        An fp32 pick leaves the identity at 'auto' (every fp32 backend agrees with eager within 1e-3 of the
+        frame, so a resume where it picks another one still belongs to the same run); a reduced-precision
+        pick is part of the identity (make_record), so its boxes never mix with another backend's.
         """
         params = self.parameters()
         requested = self.backend or str(params.cfg.TEST.BACKEND)
-        resolved = requested
-        if requested == "auto":
+        resolved, verdict = requested, None
+        if requested in AUTO_BACKENDS:
             from lib.test.tracker.backends.auto import choose
             from lib.test.tracker.sutrack_dinov3 import resolve_device
 
-            resolved, _ = choose(params, resolve_device(device))
+            resolved, _, verdict = choose(params, resolve_device(device), fp32_only=requested == "auto_fp32")
             self.backend = resolved
-        record = make_record(self.name, params, requested, self.dataset_name, resolved_backend=resolved)
+        record = make_record(self.name, params, requested, self.dataset_name, resolved_backend=resolved,
+                             verdict=verdict)
         self.record = record
         return record
 

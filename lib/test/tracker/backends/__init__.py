@@ -10,7 +10,9 @@ box and score (Hann window and `cal_bbox` included). Names and the modules that 
   openvino       OpenVINO CPU plugin on the exported graphs (channels-first form), f32 (openvino_backend.py)
   openvino_int8  OpenVINO on the channels-first graphs with their convolutions quantised to int8 (quantize.py)
   openvino_bf16  OpenVINO with the bf16 precision hint: only where the CPU has avx512_bf16 or AMX
-  auto           the fastest fp32 backend whose boxes agree with eager fp32 on this machine (auto.py)
+  auto           the fastest backend that is validated here: fp32 ones whose boxes agree with eager fp32, and
+                 reduced-precision ones with a passing cached verdict for this model and CPU (auto.py, verdicts.py)
+  auto_fp32      the same among the fp32 backends only
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ BACKEND_MODULES = {
     "openvino_bf16": "lib.test.tracker.backends.openvino_backend",
     "openvino_int8": "lib.test.tracker.backends.openvino_backend",
     "auto": "lib.test.tracker.backends.auto",
+    "auto_fp32": "lib.test.tracker.backends.auto",
 }
+AUTO_BACKENDS = ("auto", "auto_fp32")
 FP32_BACKENDS = ("pytorch", "onnx", "openvino")
 REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16")
 
@@ -29,3 +33,34 @@ QUANT_VERSION = "3"  # the int8 recipe (quantize.py): bump when it changes; cach
 # What else decides a backend's boxes besides config, weights and name: part of a results run's identity
 # (lib/test/results.py), so results of an older int8 recipe are never resumed into or mixed with new ones.
 BACKEND_REVISIONS = {"onnx_int8": f"int8 recipe v{QUANT_VERSION}", "openvino_int8": f"int8 recipe v{QUANT_VERSION}"}
+
+
+# int8 backends with a recipe of their own on CPUs with int8 dot products (VNNI / AMX): quantize.py RECIPES
+# holds it under '<backend>_vnni'
+VNNI_RECIPES = ("openvino_int8",)
+
+
+def int8_recipe(name: str) -> str:
+    """The quantize.RECIPES entry int8 backend `name` uses on this CPU ('<name>_vnni' on VNNI / AMX CPUs where
+    that recipe is faster at equal fidelity, else `name`)."""
+    from lib.test.tracker.backends.base import has_vnni
+
+    return f"{name}_vnni" if name in VNNI_RECIPES and has_vnni() else name
+
+
+def backend_revision(name: str) -> str | None:
+    """What besides the name decides backend `name`'s boxes here (the int8 recipe, with its CPU variant), or None."""
+    revision = BACKEND_REVISIONS.get(name)
+    if revision is not None and int8_recipe(name) != name:
+        revision += ", VNNI variant"
+    return revision
+
+
+def not_for_this_cpu(name: str) -> str | None:
+    """Why backend `name` is not worth running on this CPU class (None: it is): bf16 without avx512_bf16 / AMX
+    is emulated (eager: ~13x slower than fp32) or refused (OpenVINO). Such backends are skipped, not tried."""
+    from lib.test.tracker.backends.base import native_bf16
+
+    if "bf16" in name and not native_bf16():
+        return "no avx512_bf16 / AMX on this CPU: bf16 would be emulated"
+    return None

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from lib.test.parameter.sutrack_dinov3 import TrackerParams
-from lib.test.tracker.backends import QUANT_VERSION
+from lib.test.tracker.backends import QUANT_VERSION, int8_recipe
 from lib.test.tracker.backends import onnx_export as ox
 from lib.test.tracker.backends.base import has_vnni
 
@@ -170,6 +170,9 @@ RECIPES = {
     # the relation module's linear layers (OpenVINO's int8 matrix products are slow without VNNI) and the
     # head stay f32
     "openvino_int8": Recipe(op_types=("Conv",), within=("encoder",)),
+    # on CPUs with VNNI / AMX OpenVINO's int8 matrix products pay off: the relation module's linear layers
+    # (MatMul) are quantised too; the head stays f32
+    "openvino_int8_vnni": Recipe(op_types=("Conv", "MatMul"), within=("encoder",)),
 }
 
 
@@ -177,8 +180,9 @@ def int8_graph(network: nn.Module, params: TrackerParams, source: Path, folder: 
                n: int = CALIBRATION_SAMPLES) -> Path:
     """`source` statically quantised for `backend` by ONNX Runtime's quantiser, calibrated on `n` training
     crops; cached in `folder`/<backend>-v<QUANT_VERSION>-onnxruntime-<version>-c<n>/."""
-    recipe = RECIPES[backend]
-    out_dir = Path(folder) / f"{backend}-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
+    name = int8_recipe(backend)  # the recipe of this CPU class
+    recipe = RECIPES[name]
+    out_dir = Path(folder) / f"{name}-v{QUANT_VERSION}-{_library_tag('onnxruntime')}-c{n}"
     path = out_dir / source.name
     if path.is_file():
         return path
