@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.test.analysis.stats import bootstrap_interval
 from lib.test.parameter.sutrack_dinov3 import TrackerParams
 from lib.test.tracker.backends import backend_revision
 
@@ -61,13 +62,11 @@ def fidelity_bound(frame_ious: list[np.ndarray]) -> tuple[float, float]:
 
 def ao_interval(diffs: np.ndarray) -> tuple[float, float, float]:
     """(mean, low, high): the mean of the per-sequence paired AO diffs and its two-sided CONFIDENCE
-    percentile bootstrap interval over sequences."""
+    percentile bootstrap interval over sequences (the same resampling as fidelity_bound's)."""
     diffs = np.asarray(diffs, dtype=np.float64)
     if not len(diffs):
         return float("nan"), float("nan"), float("nan")
-    means = diffs[_draws(len(diffs))].mean(1)
-    tail = (1.0 - CONFIDENCE) / 2
-    return float(diffs.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
+    return bootstrap_interval(diffs, BOOTSTRAP_DRAWS, CONFIDENCE, SEED)
 
 
 def judge(fidelity_low: float, ao_low: float) -> tuple[bool, str]:
