@@ -13,6 +13,7 @@ import yaml
 from lib.api import build_tracker
 from lib.data.synthetic.writers import synthetic_sequence
 from lib.test.parameter.sutrack_dinov3 import parameters
+from lib.test.tracker.backends import int8_recipe
 from lib.test.tracker.backends import onnx_export as ob
 from lib.test.tracker.backends.onnxruntime_backend import OnnxNetwork
 
@@ -116,10 +117,11 @@ def test_int8_backend_is_opt_in_and_stays_near(sequence, backend, graph):
         deviations.append(np.abs(np.array(got) - np.array(want)) / np.array([*SIZE, *SIZE]))
     assert np.mean(deviations) < 0.05
     folder = tracker.tracker.network.folder
-    quantised = [p.relative_to(folder).as_posix() for p in folder.glob(f"{backend}-*/*.onnx")]
+    recipe = int8_recipe(backend)  # '<backend>_vnni' on VNNI / AMX CPUs
+    quantised = [p.relative_to(folder).as_posix() for p in folder.glob(f"{recipe}-*/*.onnx")]
     assert [q.split("/")[1] for q in quantised] == [graph]  # the template graph stays fp32
     calibration = graph.removesuffix(".onnx") + ".calibration.txt"
-    assert "crops from synthetic" in next(folder.glob(f"{backend}-*/{calibration}")).read_text()
+    assert "crops from synthetic" in next(folder.glob(f"{recipe}-*/{calibration}")).read_text()
 
 
 def test_export_cli_writes_checked_graphs(tmp_path, repo_root, sequence):

@@ -282,9 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         trackers = []
         for i, config in enumerate(configs):
             ckpt = checkpoint_path(workspace, config, args.epochs)
+            # fp32 only: once stage 4b has validated a reduced precision, plain 'auto' may pick it, and a rerun
+            # would then meet results of another run (reduced precision is stage 4b's business)
             run_stage(f"3.{k + 1}.{i + 1} track {config} on the {ws.title}",
                       [py, "tracking/test.py", SCRIPT, config, "--dataset_name", DATASET, "--checkpoint", str(ckpt),
-                       "--threads", str(args.threads)], ws.env(env))
+                       "--threads", str(args.threads), "--backend", "auto_fp32"], ws.env(env))
             trackers.append(f"{SCRIPT}:{config}")
         trackers.append(write_first_box_baseline(ws.results_path, ws.sequences()))
         run_stage(f"4.{k + 1} score on the {ws.title}",
