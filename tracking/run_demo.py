@@ -164,9 +164,8 @@ def worlds_table(sets: list[WorldSet], configs: list[str]) -> str:
     """AO of each tracker on each world set (and each training family of the in-world set), and the first config
     minus the second per sequence with its 95% bootstrap interval over sequences."""
     from lib.test.analysis import metrics as M
-    from lib.test.analysis.results import got10k_meta
+    from lib.test.analysis.results import sequence_ious
     from lib.test.analysis.stats import paired_difference
-    from lib.test.results import load_result_boxes
 
     specs = [TrackerSpec(SCRIPT, c) for c in configs] + [TrackerSpec("first_box", "baseline")]
     labels = configs + ["stay-at-first-box"]
@@ -184,15 +183,7 @@ def worlds_table(sets: list[WorldSet], configs: list[str]) -> str:
 
     for ws in sets:
         seqs = list(ws.sequences())
-        ious = []  # per tracker, per sequence
-        for spec in specs:
-            folder = spec.dataset_dir(ws.results_path, DATASET)
-            per_tracker = []
-            for seq in seqs:
-                resolution, cover = got10k_meta(seq)
-                pred = load_result_boxes(ResultFiles.of(folder, seq.name).boxes, len(seq.frames))
-                per_tracker.append(M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover))
-            ious.append(per_tracker)
+        ious = [sequence_ious(spec.dataset_dir(ws.results_path, DATASET), seqs) for spec in specs]  # tracker, seq
         rows.append(row(ws.title, ious))
         families = [(getattr(seq, "meta", None) or {}).get("major_class") for seq in seqs]
         if ws.key == "in-world" and len(set(families)) > 1:

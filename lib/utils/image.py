@@ -211,3 +211,13 @@ def read_sentence(path: PathLike) -> str | None:
 def read_list_file(path: PathLike) -> list[str]:
     """Non-empty, stripped lines of a list file (list.txt, testing_set.txt, split files)."""
     return [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+
+
+def motion_blur_kernel(length: int, dx: float, dy: float) -> np.ndarray:
+    """A normalised length x length kernel: a line through its centre along (dx, dy), for linear motion blur."""
+    kernel = np.zeros((length, length), np.float32)
+    norm = float(np.hypot(dx, dy)) or 1.0
+    c = (length - 1) / 2.0
+    for t in np.linspace(-c, c, 2 * length):
+        kernel[int(round(c + t * dy / norm)), int(round(c + t * dx / norm))] = 1.0
+    return kernel / kernel.sum()

@@ -99,15 +99,21 @@ def got10k_meta(seq) -> tuple[tuple[int, int], np.ndarray | None]:
     return (int(resolution[0]), int(resolution[1])), None if cover is None else np.asarray(cover)
 
 
-def sequence_aos(results_dir: str | Path, sequences) -> dict[str, float]:
-    """Each GOT-10k-style sequence's own AO (mean IoU over frames 1.. with cover > 0) from a results folder."""
-    aos = {}
+def sequence_ious(results_dir: str | Path, sequences) -> list[np.ndarray]:
+    """Each GOT-10k-style sequence's IoUs (frames 1.. with cover > 0, as got10k scores them) from a results folder."""
+    ious = []
     for seq in sequences:
         resolution, cover = got10k_meta(seq)
         pred = load_result_boxes(ResultFiles.of(Path(results_dir), seq.name).boxes, len(seq.frames))
-        ious = M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover)
-        aos[seq.name] = float(ious.mean()) if ious.size else float("nan")
-    return aos
+        ious.append(M.got10k_ious(pred, seq.ground_truth_rect, resolution, cover))
+    return ious
+
+
+def sequence_aos(results_dir: str | Path, sequences) -> dict[str, float]:
+    """Each GOT-10k-style sequence's own AO (mean IoU over frames 1.. with cover > 0) from a results folder."""
+    sequences = list(sequences)
+    return {seq.name: float(i.mean()) if i.size else float("nan")
+            for seq, i in zip(sequences, sequence_ious(results_dir, sequences))}
 
 
 @dataclass

@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from yacs.config import CfgNode
 
+from lib.utils.image import motion_blur_kernel
+
 
 @dataclass(frozen=True)
 class CropAugment:
@@ -86,12 +88,8 @@ def blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         return cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
     length = int(rng.integers(3, 10))
-    kernel = np.zeros((length, length), np.float32)
     a = rng.uniform(0, np.pi)
-    c = (length - 1) / 2.0
-    for t in np.linspace(-c, c, 2 * length):
-        kernel[int(round(c + t * np.sin(a))), int(round(c + t * np.cos(a)))] = 1.0
-    return cv2.filter2D(image, -1, kernel / kernel.sum())
+    return cv2.filter2D(image, -1, motion_blur_kernel(length, np.cos(a), np.sin(a)))
 
 
 def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

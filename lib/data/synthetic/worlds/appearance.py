@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lib.utils.image import motion_blur_kernel
+
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle", "camera", "coins",
           "grass", "gravel", "brick", "hubble_deep_field", "retina", "moon", "cell", "cat", "clock", "page")
 _KERNEL = np.ones((5, 5), np.uint8)
@@ -308,12 +310,7 @@ def blur_sprite(sprite: Sprite, velocity: np.ndarray) -> Sprite:
     length = int(min(np.linalg.norm(velocity), 15))
     if length < 3:
         return sprite
-    kernel = np.zeros((length, length), np.float32)
-    d = velocity / (np.linalg.norm(velocity) + 1e-6)
-    c = (length - 1) / 2.0
-    for t in np.linspace(-c, c, 2 * length):
-        kernel[int(round(c + t * d[1])), int(round(c + t * d[0]))] = 1.0
-    kernel /= kernel.sum()
+    kernel = motion_blur_kernel(length, float(velocity[0]), float(velocity[1]))
     pad = length
     rgb = cv2.copyMakeBorder(sprite.rgb * sprite.alpha[..., None], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     alpha = cv2.copyMakeBorder(sprite.alpha, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)

@@ -35,14 +35,8 @@ log = logging.getLogger(__name__)
 
 def machine_key() -> dict:
     """What the choice depends on besides the model: CPU flags, threads, library versions."""
-    key = {"cpu_flags": sorted(k for k, v in cpu_flags().items() if v), "threads": torch.get_num_threads(),
-           "torch": torch.__version__}
-    for lib in ("onnxruntime", "openvino"):
-        try:
-            key[lib] = __import__(lib).__version__
-        except ModuleNotFoundError:
-            key[lib] = None
-    return key
+    return {"cpu_flags": sorted(k for k, v in cpu_flags().items() if v), "threads": torch.get_num_threads(),
+            **verdicts.library_versions()}
 
 
 def measure(params: TrackerParams, device: torch.device, candidates: tuple[str, ...] = FP32_BACKENDS,
