@@ -19,7 +19,7 @@ from lib.models.sutrack_dinov3.decoder import CenterHead, CornerHead, MLPHead, c
 from lib.test.parameter.sutrack_dinov3 import parameters
 from lib.test.tracker import sutrack_dinov3 as tracker_module
 from lib.test.tracker.sutrack_dinov3 import SUTrackDINOv3Tracker, hann2d
-from lib.utils.box_ops import clip_box
+from lib.utils.box_ops import clip_box, damp_size
 from lib.utils.crop import sample_target
 
 H, W = 6, 8
@@ -199,7 +199,10 @@ def stub_backend(monkeypatch):
 
 
 def test_tracker_follows_hand_computed_trajectory(stub_backend):
-    tracker = SUTrackDINOv3Tracker(parameters("tiny", random_weights=True), backend="fixed_answer", device="cpu")
+    params = parameters("tiny", random_weights=True)
+    params.cfg.defrost()
+    params.cfg.TEST.SIZE_LR, params.cfg.TEST.MAX_SCALE_CHANGE = 1.0, 0.0  # SUTrack's update: the head's box as is
+    tracker = SUTrackDINOv3Tracker(params, backend="fixed_answer", device="cpu")
     frame = np.zeros((80, 100, 3), dtype=np.uint8)  # blank, W 100 x H 80
     tracker.initialize(frame, {"init_bbox": [40, 30, 16, 16]})
     # While the box is 16 x 16: side 64, scale 2; the crop box (0.6875, 0.5625, 0.25, 0.25) x 128 / 2 =
@@ -232,3 +235,46 @@ def test_search_size_override_reaches_crop_and_window(stub_backend, repo_root):
     tracker.initialize(frame, {"init_bbox": [40, 30, 16, 16]})
     tracker.track(frame)
     assert stub_backend[0].search_shapes == [(1, 3, 160, 160)]
+
+
+def test_damp_size_hand_computed():
+    previous = [10.0, 20.0, 40.0, 20.0]
+    predicted = [0.0, 0.0, 160.0, 10.0]  # centre (80, 5); the width 4x, the height 0.5x
+    np.testing.assert_allclose(damp_size(previous, predicted), predicted)  # off: the prediction as is
+    # half the change in log scale: width 40 x 4^0.5 = 80, height 20 x 0.5^0.5 = 14.1421; centre kept
+    h = 20 * 0.5 ** 0.5
+    np.testing.assert_allclose(damp_size(previous, predicted, size_lr=0.5), [40.0, 5 - h / 2, 80.0, h])
+    # bounded to 1.5x per frame: width 60, height 20 / 1.5 = 13.3333
+    np.testing.assert_allclose(damp_size(previous, predicted, max_scale_change=1.5),
+                               [50.0, 5 - 20 / 3, 60.0, 40 / 3])
+    # both: the bound first (log 1.5), then half of it: width 40 x 1.5^0.5, height 20 / 1.5^0.5
+    w, h = 40 * 1.5 ** 0.5, 20 / 1.5 ** 0.5
+    np.testing.assert_allclose(damp_size(previous, predicted, 0.5, 1.5), [80 - w / 2, 5 - h / 2, w, h])
+
+
+def test_tracker_damps_the_size_change(stub_backend):
+    """From a 48 x 12 box the fixed answer is 24 x 24 (size 0.25 of a crop of side 4 sqrt(w h)): damped, each side
+    moves half way in log scale (48 -> 33.941, 12 -> 16.971) or at most 1.2x (48 -> 40, 12 -> 14.4)."""
+    frame = np.zeros((120, 160, 3), dtype=np.uint8)
+    boxes = {}
+    for lr, bound in ((1.0, 0.0), (0.5, 0.0), (1.0, 1.2)):
+        params = parameters("tiny", random_weights=True)
+        params.cfg.defrost()
+        params.cfg.TEST.SIZE_LR, params.cfg.TEST.MAX_SCALE_CHANGE = lr, bound
+        tracker = SUTrackDINOv3Tracker(params, backend="fixed_answer", device="cpu")
+        tracker.initialize(frame, {"init_bbox": [60, 50, 48, 12]})
+        boxes[lr, bound] = np.array(tracker.track(frame)["target_bbox"])
+    centre = boxes[1.0, 0.0][:2] + boxes[1.0, 0.0][2:] / 2
+    np.testing.assert_allclose(boxes[1.0, 0.0][2:], [24.0, 24.0])
+    for key, size in (((0.5, 0.0), [48 / 2 ** 0.5, 12 * 2 ** 0.5]), ((1.0, 1.2), [48 / 1.2, 12 * 1.2])):
+        np.testing.assert_allclose(boxes[key][2:], size, rtol=1e-9)
+        np.testing.assert_allclose(boxes[key][:2] + boxes[key][2:] / 2, centre, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lr, bound", [(0.0, 0.0), (1.5, 0.0), (1.0, 0.9)])
+def test_size_damping_keys_are_checked(lr, bound):
+    params = parameters("tiny", random_weights=True)
+    params.cfg.defrost()
+    params.cfg.TEST.SIZE_LR, params.cfg.TEST.MAX_SCALE_CHANGE = lr, bound
+    with pytest.raises(ValueError, match="TEST.SIZE_LR"):
+        SUTrackDINOv3Tracker(params, backend="pytorch", device="cpu")

@@ -9,7 +9,7 @@ import sys
 def test_main_job_runs_end_to_end(tmp_path, repo_root):
     ws = tmp_path / "ws"
     cmd = [sys.executable, "tracking/run_demo.py", "--workspace", str(ws), "--train", "3", "--val", "2",
-           "--frames", "10", "--epochs", "1", "--samples_per_epoch", "16", "--batch_size", "4"]
+           "--frames", "10", "--train_frames", "6", "--epochs", "1", "--samples_per_epoch", "16", "--batch_size", "4"]
     proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -26,6 +26,10 @@ def test_main_job_runs_end_to_end(tmp_path, repo_root):
             assert len(list(folder.glob("GOT-10k_Val_*[0-9].txt"))) == 2
     for key in ("in-world", "held-out"):
         assert (ws / "plots" / key / "success_plot.png").is_file()
+    # train sequences are --train_frames long, the scored ones --frames
+    for split, frames in (("got10k/train", 6), ("got10k/val", 10), ("heldout/got10k/val", 10)):
+        seq = sorted(p for p in (ws / "data" / split).iterdir() if p.is_dir())[0]
+        assert len(list(seq.glob("*.jpg"))) == frames, seq
     # the world table: both sets, AO of each tracker, and the paired difference with its interval
     worlds = (ws / "worlds.md").read_text()
     assert "tiny - tiny_template_blind per sequence [95% CI]" in worlds

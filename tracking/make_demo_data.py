@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", type=int, default=200, help="number of train sequences (over the training families)")
     p.add_argument("--val", type=int, default=20, help="val sequences of the training families and of the held-out one")
     p.add_argument("--frames", type=int, default=80, help="frames per sequence")
+    p.add_argument("--train_frames", type=int, default=None, help="frames per train sequence (default: --frames)")
     p.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("W", "H"), help="frame size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
@@ -46,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.out:
         p.error("--out is required")
-    if args.frames < 2 or args.train < 0 or args.val < 0 or min(args.size) < 64:
-        p.error("need --frames >= 2, non-negative counts and a frame size of at least 64x64")
+    short = args.frames < 2 or (args.train_frames is not None and args.train_frames < 2)
+    if short or args.train < 0 or args.val < 0 or min(args.size) < 64:
+        p.error("need --frames and --train_frames >= 2, non-negative counts and a frame size of at least 64x64")
     worlds = [w.strip() for w in args.worlds.split(",") if w.strip()]
     heldout = None if args.heldout_world.lower() == "none" else args.heldout_world
     unknown = [w for w in worlds + ([heldout] if heldout else []) if w not in FAMILIES]
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown world families {unknown}; known: {', '.join(FAMILIES)}")
     t0 = time.time()
     names = build_demo_data(args.out, args.train, args.val, args.frames, tuple(args.size), args.seed,
-                            args.workers, worlds=worlds, heldout=heldout)
+                            args.workers, worlds=worlds, heldout=heldout, train_frames=args.train_frames)
     trained = [w for w in worlds if w != heldout]
     print(f"wrote {len(names['train'])} train and {len(names['val'])} val sequences of {', '.join(trained)} to "
           f"{os.path.join(args.out, 'got10k')}" + (f", {len(names['heldout'])} val sequences of the held-out "

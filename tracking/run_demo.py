@@ -218,10 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blind_config", default="tiny_template_blind", help="its template-blind ablation")
     parser.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=True,
                         help="also train and score the template-blind twin (default on)")
-    parser.add_argument("--train", type=int, default=200, help="demo train sequences")
+    parser.add_argument("--train", type=int, default=800, help="demo train sequences")
+    parser.add_argument("--train_frames", type=int, default=40,
+                        help="frames per train sequence (many short sequences: more distinct targets)")
     parser.add_argument("--val", type=int, default=20, help="demo val sequences")
-    parser.add_argument("--frames", type=int, default=80, help="frames per sequence")
-    parser.add_argument("--epochs", type=int, default=22)
+    parser.add_argument("--frames", type=int, default=80, help="frames per val sequence")
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--samples_per_epoch", type=int, default=2000)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak LR (1 epoch warm-up, cosine decay)")
@@ -249,15 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({k: env[k] for k in ("SUTRACK_LOCAL", "SUTRACK_SAVE_DIR", "SUTRACK_GOT10K_DIR",
                                            "SUTRACK_RESULTS_PATH")})
     check_workspace(workspace, {k: getattr(args, k) for k in (
-        "train", "val", "frames", "seed", "epochs", "samples_per_epoch", "batch_size", "lr", "heldout_world",
-        "worlds")})
+        "train", "train_frames", "val", "frames", "seed", "epochs", "samples_per_epoch", "batch_size", "lr",
+        "heldout_world", "worlds")})
     py = sys.executable
     job_start = time.perf_counter()
 
     if not (data_dir / "heldout" / "got10k" / "val" / "list.txt").is_file():
         run_stage(f"1. demo data: world families {args.worlds}, {args.heldout_world} held out (GOT-10k layout)",
                   [py, "tracking/make_demo_data.py", "--out", str(data_dir), "--train", str(args.train),
-                   "--val", str(args.val), "--frames", str(args.frames), "--seed", str(args.seed),
+                   "--val", str(args.val), "--frames", str(args.frames), "--train_frames", str(args.train_frames),
+                   "--seed", str(args.seed),
                    "--worlds", args.worlds, "--heldout_world", args.heldout_world], env)
 
     configs = [args.config] + ([args.blind_config] if args.ablation else [])

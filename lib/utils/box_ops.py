@@ -4,6 +4,8 @@ Tensor conversions go through torchvision.ops; numpy helpers serve the crop and 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torchvision.ops import box_convert, box_iou
@@ -45,3 +47,24 @@ def clip_box(box, height: int, width: int, margin: int = 0) -> list[float]:
     y1 = max(min(float(height), y1), margin)
     w, h = max(margin, x1 - x0), max(margin, y1 - y0)
     return [x0, y0, w, h]
+
+
+def damp_size(previous, predicted, size_lr: float = 1.0, max_scale_change: float = 0.0) -> np.ndarray:
+    """The predicted xywh box with its size change damped: centre as predicted, each side moved from the
+    previous side by the fraction `size_lr` of the change in log scale, bounded by a factor of
+    `max_scale_change` per frame (0: unbounded). Keeps one bad size guess from growing the search region
+    until the target is lost (pytracking's max_scale_change, SiamRPN's size learning rate).
+    """
+    px, py, pw, ph = (float(v) for v in previous)
+    x, y, w, h = (float(v) for v in predicted)
+    if size_lr >= 1.0 and max_scale_change <= 0.0:
+        return np.array([x, y, w, h])
+    if min(pw, ph, w, h) <= 0.0:
+        return np.array([x, y, w, h])
+    step = np.log(np.array([w / pw, h / ph]))  # change of each side in log scale
+    if max_scale_change > 0.0:
+        bound = math.log(max_scale_change)
+        step = np.clip(step, -bound, bound)
+    new_w, new_h = np.array([pw, ph]) * np.exp(size_lr * step)
+    cx, cy = x + w / 2, y + h / 2
+    return np.array([cx - new_w / 2, cy - new_h / 2, new_w, new_h])

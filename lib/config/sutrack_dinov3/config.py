@@ -154,6 +154,10 @@ _C.TEST.SEARCH_SIZE = 224
 _C.TEST.EPOCH = 180
 _C.TEST.WINDOW = True
 _C.TEST.NUM_TEMPLATES = 1
+# Size damping (lib/utils/box_ops.damp_size): each side moves SIZE_LR of the predicted change in log scale, at
+# most MAX_SCALE_CHANGE times per frame (0: unbounded). 1.0 and 0.0 take the head's box as is, as SUTrack does.
+_C.TEST.SIZE_LR = 1.0
+_C.TEST.MAX_SCALE_CHANGE = 0.0
 # auto: the fastest fp32 backend agreeing with eager here; or pytorch | onnx | openvino, and the opt-in
 # reduced precisions pytorch_bf16 | onnx_int8 | openvino_int8 | openvino_bf16 (lib/test/tracker/backends/)
 _C.TEST.BACKEND = "auto"

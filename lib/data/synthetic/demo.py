@@ -74,8 +74,12 @@ def build_demo_data(
     worlds: list[str] | None = None,
     heldout: str | None = DEFAULT_HELDOUT,
     n_heldout: int | None = None,
+    train_frames: int | None = None,
 ) -> dict[str, list[str]]:
     """Write the training families' train/val splits and the held-out family's val split (see the module doc).
+
+    `train_frames` (default `n_frames`) sets the train sequences' length apart: more, shorter sequences give
+    training more distinct targets for the same frames.
 
     Returns the sequence names per split: ``train``, ``val`` and (with a held-out family) ``heldout``.
     """
@@ -95,7 +99,8 @@ def build_demo_data(
     jobs: dict[str, list[tuple]] = {}
     for key, (split_dir, split, fams, n) in plan.items():
         split_dir.mkdir(parents=True, exist_ok=True)
-        jobs[key] = _jobs(split_dir, split, fams, n, seed, n_frames, size)
+        frames = n_frames if key != "train" or train_frames is None else train_frames
+        jobs[key] = _jobs(split_dir, split, fams, n, seed, frames, size)
     flat = [j for js in jobs.values() for j in js]
     workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else max(1, int(workers))
     from tqdm import tqdm

@@ -33,7 +33,7 @@ from lib.test.parameter.sutrack_dinov3 import (
 from lib.test.tracker.backends import BACKEND_MODULES
 from lib.test.tracker.backends.pytorch import EagerNetwork
 from lib.test.tracker.basetracker import BaseTracker, as_rgb, check_init_box
-from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np
+from lib.utils.box_ops import clip_box, cxcywh_to_xywh_np, damp_size
 from lib.utils.crop import sample_target
 from lib.utils.grid import feature_grid
 
@@ -164,6 +164,10 @@ class SUTrackDINOv3Tracker(BaseTracker):
         self.num_templates = max(1, int(test.NUM_TEMPLATES))
         self.update_interval = max(1, int(per_dataset(test.UPDATE_INTERVALS, dataset_name)))
         self.update_threshold = float(per_dataset(test.UPDATE_THRESHOLD, dataset_name))
+        self.size_lr, self.max_scale_change = float(test.SIZE_LR), float(test.MAX_SCALE_CHANGE)
+        if not 0.0 < self.size_lr <= 1.0 or (self.max_scale_change and self.max_scale_change <= 1.0):
+            raise ValueError(f"TEST.SIZE_LR must be in (0, 1] (got {self.size_lr}) and TEST.MAX_SCALE_CHANGE 0 (off) "
+                             f"or above 1 (got {self.max_scale_change}) in {params.yaml_file}")
         self.in_chans = 6 if cfg.DATA.MULTI_MODAL_VISION else 3
         # TEST.MULTI_MODAL_VISION.<DATASET>: feed RGB-X frames whole; off, only their RGB half is used (the
         # RGB-only ablation). RGB frames are duplicated to 6 channels for a 6-channel model either way.
@@ -293,7 +297,8 @@ class SUTrackDINOv3Tracker(BaseTracker):
         crop, crop_info = sample_target(image, self.state, self.params.search_factor, self.params.search_size)
         out = self.network.track_step(self._to_tensor(crop), self.template_cache, self.text_src)
         box, score = self._decode(out)
-        image_box = crop_info.box_to_image(cxcywh_to_xywh_np(box))
+        image_box = damp_size(self.state, crop_info.box_to_image(cxcywh_to_xywh_np(box)), self.size_lr,
+                              self.max_scale_change)
         if np.all(np.isfinite(image_box)) and math.isfinite(score):
             self.state = [float(v) for v in clip_box(image_box, height, width, margin=BOX_MARGIN)]
         else:  # a non-finite prediction keeps the previous box

@@ -38,6 +38,7 @@ class GraphNetwork:
         self.compiled: dict[str, object] = {}
         self._inputs: dict[object, set[str]] = {}
         self.num_templates = max(1, int(params.cfg.TEST.NUM_TEMPLATES))
+        self._template_feeds: tuple[TemplateFeatures | None, dict[str, np.ndarray]] = (None, {})
 
     # -- to be provided by the runtime
     def graph_path(self, name: str) -> Path:
@@ -78,14 +79,18 @@ class GraphNetwork:
     def track_step(self, search: torch.Tensor, template_cache: TemplateFeatures,
                    text_src: torch.Tensor | None = None) -> dict:
         """One frame through the step graph -> {'pred_boxes': 1 x 1 x 4, 'score': (1,)}, final (windowed)."""
-        feeds = {"search": to_numpy(search)}
-        feeds.update((k, to_numpy(v)) for k, v in zip(ox.TEMPLATE_OUTPUTS, template_cache))
-        if text_src is not None:
-            feeds["text"] = to_numpy(text_src)
         graph = self.graph(ox.step_graph_name(text_src is not None))
         if graph not in self._inputs:  # the exporter drops inputs the model ignores (no template tokens: foreground)
             self._inputs[graph] = self.input_names(graph)
-        feeds = {k: v for k, v in feeds.items() if k in self._inputs[graph]}
+        names = self._inputs[graph]
+        cached, template_feeds = self._template_feeds
+        if cached is not template_cache:  # host arrays of the template features: once per template, not per frame
+            template_feeds = {k: to_numpy(v) for k, v in zip(ox.TEMPLATE_OUTPUTS, template_cache)}
+            self._template_feeds = (template_cache, template_feeds)
+        feeds = {k: v for k, v in template_feeds.items() if k in names}
+        feeds["search"] = to_numpy(search)
+        if text_src is not None and "text" in names:
+            feeds["text"] = to_numpy(text_src)
         box, score = self.run(graph, feeds, list(ox.STEP_OUTPUTS))
         return {"pred_boxes": torch.from_numpy(np.asarray(box))[:, None],
                 "score": torch.from_numpy(np.asarray(score)).reshape(-1)}
