@@ -35,7 +35,7 @@ from lib.test.parameter.sutrack_dinov3 import TrackerParams
 from lib.test.tracker.sutrack_dinov3 import hann2d
 from lib.utils.grid import feature_grid
 
-EXPORT_VERSION = "2"  # bump when the graphs' inputs, outputs or contents change: invalidates the cache
+EXPORT_VERSION = "3"  # bump when the graphs' inputs, outputs or contents change: invalidates the cache
 OPSET = 18
 TEMPLATE_INPUTS = ("template", "template_anno")
 TEMPLATE_OUTPUTS = ("template_tokens", "template_appearance", "template_foreground")
