@@ -112,6 +112,11 @@ def test_settings_file_named_but_missing_or_broken(tmp_path, monkeypatch, capsys
     assert f"settings file not found: {missing}" in capsys.readouterr().err
     assert train_main(["--config", "tiny", "--save_dir", str(tmp_path / "out")]) == 2
     assert f"settings file not found: {missing}" in capsys.readouterr().err
+    # the scoring and training-profile scripts say it in one line too, not a traceback
+    assert load_script("tracking/analysis_results.py").main(["--dataset_name", "got10k_val", "--config", "tiny"]) == 2
+    assert f"settings file not found: {missing}" in capsys.readouterr().err
+    assert load_script("tracking/profile_train.py").main(["--config", "tiny", "--real"]) == 2
+    assert f"settings file not found: {missing}" in capsys.readouterr().err
     broken = write(tmp_path / "local.yaml", "got10k_dir: /data/got10k\n\tlasot_dir: /data/lasot\n")
     monkeypatch.setenv("SUTRACK_LOCAL", str(broken))
     with pytest.raises(YamlFileError, match=re.escape(f"{broken}:2:1: YAML syntax error")):

@@ -66,8 +66,8 @@ def load_dataset(name: str):
 def main(argv: list[str] | None = None) -> int:
     """Print the table and problems, write the plots; exit 1 when nothing could be scored."""
     args = parse_args(argv)
-    settings = env_settings()
     try:
+        settings = env_settings()  # a settings file that is missing or not YAML stops here, named
         dataset = load_dataset(args.dataset_name)
         results_path = args.results_path or settings.results_path
         report = score_trackers(args.specs, dataset, args.dataset_name, results_path,

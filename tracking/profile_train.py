@@ -86,10 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["SUTRACK_GOT10K_DIR"] = str(Path(tmp) / "got10k")
             os.environ.setdefault("SUTRACK_CACHE_DIR", str(Path(tmp) / "cache"))
             run_args.opts += ["DATA.TRAIN.DATASETS_NAME", "['GOT10K_train_full']", "DATA.TRAIN.DATASETS_RATIO", "[1]"]
-        cfg, name = build_config(run_args)
+        try:
+            cfg, name = build_config(run_args)
+            sampler = build_sampler(cfg)
+        except (FileNotFoundError, ValueError, KeyError) as exc:  # bad config, settings file or data: one line
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         batch = int(cfg.TRAIN.BATCH_SIZE)
         workers = int(cfg.TRAIN.NUM_WORKER)
-        sampler = build_sampler(cfg)
         sampler.samples = batch * (3 * (args.iters + warm) + 2)
         loader = build_train_loader(sampler, batch, workers, seed=0, pin_memory=device.type == "cuda")
 
