@@ -6,7 +6,8 @@ and OpenVINO's CPU plugin adds layout reorders around them. The same block writt
 (LayerNorm over the channel axis, its affine part folded into the first Linear, the Linears as 1x1
 convolutions, gamma folded into the second one) is the same function with no transposes at all: OpenVINO
 runs it as 1x1 convolutions on its blocked layout (default backbone, AVX2, 2 threads: 51 ms against 55 ms).
-ONNX Runtime prefers the Linear form, so only the OpenVINO graphs are exported this way. Weights are shared with the source modules.
+ONNX Runtime prefers the Linear form, so only the OpenVINO graphs are exported this way. Weights are shared
+with the source modules.
 """
 from __future__ import annotations
 
