@@ -278,3 +278,8 @@ def test_size_damping_keys_are_checked(lr, bound):
     params.cfg.TEST.SIZE_LR, params.cfg.TEST.MAX_SCALE_CHANGE = lr, bound
     with pytest.raises(ValueError, match="TEST.SIZE_LR"):
         SUTrackDINOv3Tracker(params, backend="pytorch", device="cpu")
+    profile_model = load_script("tracking/profile_model.py")
+    args = profile_model.parse_args(["--config", "tiny", "--opts", "TEST.SIZE_LR", str(lr),
+                                     "TEST.MAX_SCALE_CHANGE", str(bound)])
+    with pytest.raises(ValueError, match="TEST.SIZE_LR"):  # and when the config is loaded
+        profile_model.build_params(args)

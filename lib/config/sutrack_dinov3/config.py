@@ -276,6 +276,15 @@ def check_values(config: CN, source: str | Path) -> None:
                 node = node[part]
             if node <= least:
                 raise ValueError(f"{key} = {node!r} (from {source}): it must be {word}")
+    check_size_damping(config.TEST, source)
+
+
+def check_size_damping(test: CN, source: str | Path) -> None:
+    """TEST.SIZE_LR in (0, 1] and TEST.MAX_SCALE_CHANGE 0 (off) or above 1, else ValueError naming `source`."""
+    size_lr, max_change = float(test.SIZE_LR), float(test.MAX_SCALE_CHANGE)
+    if not 0.0 < size_lr <= 1.0 or (max_change and max_change <= 1.0):
+        raise ValueError(f"TEST.SIZE_LR must be in (0, 1] (got {size_lr}) and TEST.MAX_SCALE_CHANGE 0 (off) or above 1 "
+                         f"(got {max_change}) in {source}")
 
 
 def _yaml_or_text(text: str):

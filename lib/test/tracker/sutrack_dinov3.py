@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from yacs.config import CfgNode
 
+from lib.config.sutrack_dinov3.config import check_size_damping
 from lib.models.sutrack_dinov3.clip import tokenize
 from lib.models.sutrack_dinov3.decoder import select_box
 from lib.test.parameter.sutrack_dinov3 import (
@@ -164,10 +165,8 @@ class SUTrackDINOv3Tracker(BaseTracker):
         self.num_templates = max(1, int(test.NUM_TEMPLATES))
         self.update_interval = max(1, int(per_dataset(test.UPDATE_INTERVALS, dataset_name)))
         self.update_threshold = float(per_dataset(test.UPDATE_THRESHOLD, dataset_name))
+        check_size_damping(test, params.yaml_file)  # again here: a config changed after loading
         self.size_lr, self.max_scale_change = float(test.SIZE_LR), float(test.MAX_SCALE_CHANGE)
-        if not 0.0 < self.size_lr <= 1.0 or (self.max_scale_change and self.max_scale_change <= 1.0):
-            raise ValueError(f"TEST.SIZE_LR must be in (0, 1] (got {self.size_lr}) and TEST.MAX_SCALE_CHANGE 0 (off) "
-                             f"or above 1 (got {self.max_scale_change}) in {params.yaml_file}")
         self.in_chans = 6 if cfg.DATA.MULTI_MODAL_VISION else 3
         # TEST.MULTI_MODAL_VISION.<DATASET>: feed RGB-X frames whole; off, only their RGB half is used (the
         # RGB-only ablation). RGB frames are duplicated to 6 channels for a 6-channel model either way.
