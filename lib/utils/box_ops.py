@@ -55,11 +55,9 @@ def damp_size(previous, predicted, size_lr: float = 1.0, max_scale_change: float
     `max_scale_change` per frame (0: unbounded). Keeps one bad size guess from growing the search region
     until the target is lost (pytracking's max_scale_change, SiamRPN's size learning rate).
     """
-    px, py, pw, ph = (float(v) for v in previous)
+    pw, ph = float(previous[2]), float(previous[3])
     x, y, w, h = (float(v) for v in predicted)
-    if size_lr >= 1.0 and max_scale_change <= 0.0:
-        return np.array([x, y, w, h])
-    if min(pw, ph, w, h) <= 0.0:
+    if (size_lr >= 1.0 and max_scale_change <= 0.0) or min(pw, ph, w, h) <= 0.0:  # off, or no size to damp
         return np.array([x, y, w, h])
     step = np.log(np.array([w / pw, h / ph]))  # change of each side in log scale
     if max_scale_change > 0.0:
