@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import yaml
+from conftest import load_script
 
 from lib.api import build_tracker
 from lib.data.synthetic.writers import synthetic_sequence
@@ -172,7 +173,39 @@ def test_profile_model_prints_the_tables(tmp_path, repo_root):
     latency = report["latency"]
     step, backbone = (latency[f"{w}, onnx"]["median_ms"] for w in ("full tracker step", "backbone (search crop)"))
     assert ratios["onnx"]["step_over_backbone"] == pytest.approx(step / backbone)
+    # OpenVINO's step, by part from its per-node counters: every part of the tiny model runs nodes, and the
+    # parts add up to the counted total
+    assert "Where openvino's network step goes" in proc.stdout and "kernels: " in proc.stdout
+    graph = report["graph_parts"]["openvino"]
+    by_part = {part: ms for part, ms, _ in graph["parts"]}
+    assert set(by_part) == {"backbone", "projection", "relation module (+ similarity map, tokens)", "head",
+                            "window, cal_bbox, layout changes"}
+    assert all(by_part[p] > 0 for p in ("backbone", "projection", "relation module (+ similarity map, tokens)", "head"))
+    assert sum(by_part.values()) == pytest.approx(graph["total_ms"])
+    assert sum(pct for *_, pct in graph["kernels"]) == pytest.approx(100.0)
+    assert "onnx" not in report["graph_parts"]  # ONNX Runtime has no such counters here
     if report["info"]["cpu_flags"]["avx512_bf16"] or report["info"]["cpu_flags"]["amx_bf16"]:
         assert "openvino_bf16" in ratios
     else:  # no native bf16: the backend says why it does not run rather than run f32 under its name
         assert "openvino_bf16" in report["skipped"] and "backend openvino_bf16: not run here" in proc.stdout
+
+
+def test_graph_nodes_are_given_to_the_part_their_module_path_names(repo_root):
+    """Node names as the exporter writes them (and as OpenVINO keeps them, with its layout changes named
+    after the node they follow) -> the step's parts."""
+    part = load_script("tracking/profile_model.py").graph_part
+    expected = {
+        "/encoder/body/stages.0/downsample_layers.0/Conv/WithoutBiases": "backbone",
+        "/encoder/body/stages.2/layers.8/Conv_1/WithoutBiases": "backbone",
+        "/encoder/body/stages.0/layers.2/activation_fn/Mul_1_output_0_QuantizeLinear": "backbone",
+        "/encoder/neck/neck.1/Conv/WithoutBiases": "projection",
+        "/encoder/neck/neck.1/Conv/WithoutBiases_acdb_abcd_/encoder/Reshape": "projection",
+        "/encoder/blocks.1/attn/qkv/Add": "relation module (+ similarity map, tokens)",
+        "/encoder/MatMul": "relation module (+ similarity map, tokens)",
+        "/encoder/norm/Add": "relation module (+ similarity map, tokens)",
+        "/decoder/score/score.0/score.0.0/Conv/WithoutBiases": "head",
+        "/Concat_1_abcd_acdb_/decoder/score/score.0/score.0.0/Conv/WithoutBiases": "window, cal_bbox, layout changes",
+        "/Mul_2": "window, cal_bbox, layout changes",
+        "search": "window, cal_bbox, layout changes",
+    }
+    assert {name: part(name) for name in expected} == expected

@@ -12,7 +12,9 @@ normalise, network with the cached template, post-processing, box mapping) and t
 (once per sequence), for each registered backend (lib/test/tracker/backends/): the objects the tracker
 runs, so exports and int8 calibration are cached and reused; with 'pytorch' among them, eager fp32's full step
 is also cut into parts (crop, normalisation, backbone, projection, relation module, head), which shows where
-the time around and after the backbone goes. Backends this CPU class cannot use (bf16 without avx512_bf16 /
+the time around and after the backbone goes. For the OpenVINO backends the network step is also cut
+into the same parts from OpenVINO's own per-node counters (PERF_COUNT, on a second compiled copy after
+the timed rounds), with the share of each kernel. Backends this CPU class cannot use (bf16 without avx512_bf16 /
 AMX) are listed as skipped under --backend all, not run. The first line gives the CPU's flags
 (avx2, avx512f, avx512_bf16, VNNI, AMX): they decide which backend is fastest, so the ratios between
 rows, not the milliseconds, carry over to other machines. On CUDA the rows are eager fp32, bf16
@@ -228,6 +230,37 @@ def parts_table(latency: dict[str, dict]) -> list[list[str]]:
     return [[name, f"{ms:.2f}", f"{100 * ms / full:.1f}"] for name, ms in parts]
 
 
+GRAPH_PARTS = (("/encoder/body/", "backbone"), ("/encoder/neck/", "projection"),
+               ("/encoder/", "relation module (+ similarity map, tokens)"), ("/decoder/", "head"))
+GRAPH_REST = "window, cal_bbox, layout changes"
+
+
+def graph_part(node: str) -> str:
+    """The part of the step a node of an exported step graph belongs to, read from its module path (the
+    exporter names nodes /encoder/body/..., /encoder/neck/..., /encoder/blocks.0/..., /decoder/...)."""
+    for prefix, part in GRAPH_PARTS:
+        if node.startswith(prefix):
+            return part
+    return GRAPH_REST
+
+
+def graph_parts(backend, search: torch.Tensor, template: torch.Tensor, anno: torch.Tensor, calls: int) -> dict:
+    """Where a graph backend's network step goes, from the runtime's per-node counters: ms and share per part
+    (backbone, projection, relation module, head, the rest) and per kernel (the runtime's implementation)."""
+    with torch.inference_mode():
+        cache = backend.encode_template([template], [anno])
+    name, feeds = backend.step_feeds(search, cache)
+    nodes = backend.node_times(name, feeds, calls)
+    total = sum(n.ms for n in nodes)
+    parts: dict[str, float] = {part: 0.0 for _, part in GRAPH_PARTS} | {GRAPH_REST: 0.0}
+    kernels: dict[str, float] = {}
+    for n in nodes:
+        parts[graph_part(n.node)] += n.ms
+        kernels[n.kernel] = kernels.get(n.kernel, 0.0) + n.ms
+    return {"total_ms": total, "parts": [[part, ms, 100 * ms / total] for part, ms in parts.items()],
+            "kernels": sorted(([k, ms, 100 * ms / total] for k, ms in kernels.items()), key=lambda r: -r[1])}
+
+
 # ---------------------------------------------------------------------------------------------- training
 def fake_batch(params: TrackerParams, batch: int) -> dict:
     """A training batch of random crops and a fixed target box, in the data loader's format."""
@@ -415,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     names = default_backends(device) if args.backend == "all" else [n.strip() for n in args.backend.split(",")]
     rows: dict[str, Row] = {}
     skipped: dict[str, str] = {}
+    loaded: dict[str, object] = {}
     labels = []
     for name in tqdm(names, desc="loading backends (export / quantise on first use)", leave=False):
         why = not_for_this_cpu(name) if device.type == "cpu" and args.backend == "all" else None
@@ -423,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped[name] = backend
             continue
         labels.append(name)
+        loaded[name] = backend
         rows.update(backend_rows(name, backend, params, device, search, template, anno, frames, boxes[0]))
     order = ["backbone (search crop)", "network step", "full tracker step", "template branch (once per sequence)"]
     rows = dict(sorted(rows.items(), key=lambda kv: order.index(kv[0].split(", ", 1)[0])))
@@ -430,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.update(part_rows(network, params, device, frames, boxes[0], search, cache,
                               window.to(device) if window is not None else None))
     latency = {name: summarize(t) for name, t in time_rows(rows, args.iters, args.warmup, device).items()}
+
+    graph = {name: graph_parts(b, search, template, anno, max(args.iters, 5)) for name, b in loaded.items()
+             if hasattr(b, "node_times")}  # after the timed rounds: the counters slow the runtime a little
 
     train = None
     if args.train_batch > 0:
@@ -461,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     if parts:
         print("\nWhere eager fp32's full step goes (relation module and projection: differences of nested rows)")
         print(format_table(["part", "median ms", "% of full step"], parts))
+    for name, g in graph.items():
+        print(f"\nWhere {name}'s network step goes (the runtime's per-node counters, {g['total_ms']:.1f} ms in all; "
+              "counting adds a little)")
+        print(format_table(["part", "ms", "% of the step"],
+                           [[part, f"{ms:.2f}", f"{pct:.1f}"] for part, ms, pct in g["parts"]]))
+        print("kernels: " + ", ".join(f"{k} {pct:.0f}%" for k, _, pct in g["kernels"][:5]))
     notes = targets(table)
     peak = matmul_peak_gflops(device)
     eager = latency.get("full tracker step, pytorch")
@@ -476,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         out = {"info": info, "model": size_rows, "parts": parts, "relation_head_fraction": budget, "latency": latency,
-               "ratios": table, "targets": notes, "skipped": skipped, "train": train}
+               "ratios": table, "graph_parts": graph, "targets": notes, "skipped": skipped, "train": train}
         path = Path(args.json)
         atomic_write_bytes(path, json.dumps(out, indent=1).encode())
         print(f"\nsaved {path}")

@@ -79,21 +79,29 @@ class GraphNetwork:
     def track_step(self, search: torch.Tensor, template_cache: TemplateFeatures,
                    text_src: torch.Tensor | None = None) -> dict:
         """One frame through the step graph -> {'pred_boxes': 1 x 1 x 4, 'score': (1,)}, final (windowed)."""
-        graph = self.graph(ox.step_graph_name(text_src is not None))
+        name, feeds = self.step_feeds(search, template_cache, text_src)
+        box, score = self.run(self.graph(name), feeds, list(ox.STEP_OUTPUTS))
+        return {"pred_boxes": torch.from_numpy(np.asarray(box))[:, None],
+                "score": torch.from_numpy(np.asarray(score)).reshape(-1)}
+
+    def step_feeds(self, search: torch.Tensor, template_cache: TemplateFeatures,
+                   text_src: torch.Tensor | None = None) -> tuple[str, dict[str, np.ndarray]]:
+        """The step graph's name and its input arrays for one frame (the template's arrays are built once per
+        template, not per frame)."""
+        name = ox.step_graph_name(text_src is not None)
+        graph = self.graph(name)
         if graph not in self._inputs:  # the exporter drops inputs the model ignores (no template tokens: foreground)
             self._inputs[graph] = self.input_names(graph)
         names = self._inputs[graph]
         cached, template_feeds = self._template_feeds
-        if cached is not template_cache:  # host arrays of the template features: once per template, not per frame
+        if cached is not template_cache:
             template_feeds = {k: to_numpy(v) for k, v in zip(ox.TEMPLATE_OUTPUTS, template_cache)}
             self._template_feeds = (template_cache, template_feeds)
         feeds = {k: v for k, v in template_feeds.items() if k in names}
         feeds["search"] = to_numpy(search)
         if text_src is not None and "text" in names:
             feeds["text"] = to_numpy(text_src)
-        box, score = self.run(graph, feeds, list(ox.STEP_OUTPUTS))
-        return {"pred_boxes": torch.from_numpy(np.asarray(box))[:, None],
-                "score": torch.from_numpy(np.asarray(score)).reshape(-1)}
+        return name, feeds
 
     def forward_textencoder(self, text_data: torch.Tensor) -> torch.Tensor:
         """Text token (once per sequence) from the PyTorch text encoder."""

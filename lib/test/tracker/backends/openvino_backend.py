@@ -11,6 +11,7 @@ does not run. Threads: torch's thread count; one stream, latency hint (batch 1, 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +23,15 @@ from lib.test.tracker.backends.graph_network import GraphNetwork
 from lib.test.tracker.sutrack_dinov3 import build_network, register_backend
 
 PRECISIONS = ("f32", "bf16", "int8")
+
+
+class NodeTime(NamedTuple):
+    """One executed node of a compiled graph: its name (the exporter's module path), type, kernel and time."""
+
+    node: str
+    type: str
+    kernel: str
+    ms: float
 
 
 def _core():
@@ -55,11 +65,30 @@ class OpenVINONetwork(GraphNetwork):
         self.name = "openvino" if precision == "f32" else f"openvino_{precision}"
         self.core = _core()
 
-    def compile(self, path: Path):
+    def config(self) -> dict[str, str]:
+        """The CPU plugin's compile settings of this backend."""
         hint = "f32" if self.precision == "int8" else self.precision  # int8: the QDQ graph says what runs in int8
-        config = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
-                  "INFERENCE_NUM_THREADS": str(self.threads)}
-        return self.core.compile_model(str(path), "CPU", config).create_infer_request()
+        return {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
+                "INFERENCE_NUM_THREADS": str(self.threads)}
+
+    def compile(self, path: Path):
+        return self.core.compile_model(str(path), "CPU", self.config()).create_infer_request()
+
+    def node_times(self, name: str, feeds: dict[str, np.ndarray], calls: int = 20, warmup: int = 3
+                   ) -> list[NodeTime]:
+        """Graph `name` compiled again with OpenVINO's per-node counters (PERF_COUNT), run `calls` times after
+        `warmup`: each executed node with its kernel and mean ms per call. Where the graph's time goes."""
+        request = self.core.compile_model(str(self.graph_path(name)), "CPU",
+                                          {**self.config(), "PERF_COUNT": "YES"}).create_infer_request()
+        totals: dict[tuple[str, str, str], float] = {}
+        for i in range(warmup + calls):
+            request.infer(feeds)
+            if i < warmup:
+                continue
+            for info in request.profiling_info:
+                key = (info.node_name, info.node_type, info.exec_type)
+                totals[key] = totals.get(key, 0.0) + info.real_time.total_seconds() * 1e3 / calls
+        return [NodeTime(*key, ms) for key, ms in totals.items() if ms > 0]
 
     def input_names(self, compiled) -> set[str]:
         return {name for port in compiled.model_inputs for name in port.get_names()}
