@@ -184,6 +184,8 @@ def test_profile_model_prints_the_tables(tmp_path, repo_root):
     assert sum(by_part.values()) == pytest.approx(graph["total_ms"])
     assert sum(pct for *_, pct in graph["kernels"]) == pytest.approx(100.0)
     assert "onnx" not in report["graph_parts"]  # ONNX Runtime has no such counters here
+    assert "fp32 floor at the layers' shapes" in proc.stdout  # the dense layers at torch.mm's speed on their shapes
+    assert sum(2 * m * k * n * c for m, k, n, c in report["dense_layer_shapes"]) <= report["model"][4]["gflops"] * 1e9
     if report["info"]["cpu_flags"]["avx512_bf16"] or report["info"]["cpu_flags"]["amx_bf16"]:
         assert "openvino_bf16" in ratios
     else:  # no native bf16: the backend says why it does not run rather than run f32 under its name
@@ -209,3 +211,33 @@ def test_graph_nodes_are_given_to_the_part_their_module_path_names(repo_root):
         "search": "window, cal_bbox, layout changes",
     }
     assert {name: part(name) for name in expected} == expected
+
+
+def test_dense_layer_shapes_of_the_tiny_step_match_the_hand_count():
+    """The profiler's shape-aware floor times the matrix products the step runs: for tiny.yaml (search 128 /
+    template 64 at stride 16, widths 24-48-96, depths 1-1-2, EMBED_DIM 96, 2 relation blocks with MLP 2x,
+    CENTER head of 64 channels) they are counted here by hand from the architecture."""
+    import torch
+
+    from lib.test.tracker.sutrack_dinov3 import build_network
+
+    profile_model = load_script("tracking/profile_model.py")
+    params = parameters("tiny", random_weights=True)
+    network = build_network(params).eval()
+    search, template = torch.randn(1, 3, 128, 128), torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        cache = network.encode_template([template], [torch.tensor([[0.25, 0.25, 0.5, 0.5]])])
+    shapes, depthwise = profile_model.dense_layer_shapes(network, lambda: network.track_step(search, cache))
+    tokens = 8 * 8 + 4 * 4  # relation module: search + template tokens
+    expected = {
+        (32 * 32, 3 * 4 * 4, 24): 1,  # stem, 4x4 stride 4
+        (32 * 32, 24, 96): 1, (32 * 32, 96, 24): 1,  # stage 1 block: pointwise 24 -> 96 -> 24
+        (16 * 16, 24 * 2 * 2, 48): 1, (16 * 16, 48, 192): 1, (16 * 16, 192, 48): 1,  # stage 2
+        (8 * 8, 48 * 2 * 2, 96): 1, (8 * 8, 96, 384): 2, (8 * 8, 384, 96): 2,  # stage 3, two blocks
+        (8 * 8, 96, 96): 1,  # projection to EMBED_DIM
+        (tokens, 96, 3 * 96): 2, (tokens, 96, 96): 2, (tokens, 96, 192): 2, (tokens, 192, 96): 2,  # relation
+        (8 * 8, 98 * 9, 64): 3, (8 * 8, 64 * 9, 32): 3, (8 * 8, 32 * 9, 16): 3, (8 * 8, 16 * 9, 8): 3,  # towers
+        (8 * 8, 8, 1): 1, (8 * 8, 8, 2): 2,  # score, size and offset outputs
+    }
+    assert shapes == expected
+    assert depthwise == 2 * 7 * 7 * (32 * 32 * 24 + 16 * 16 * 48 + 2 * 8 * 8 * 96)

@@ -20,7 +20,9 @@ AMX) are listed as skipped under --backend all, not run. The first line gives th
 rows, not the milliseconds, carry over to other machines. On CUDA the rows are eager fp32, bf16
 autocast and torch.compile (mode reduce-overhead: CUDA graphs). Weights are random (seeded) unless --checkpoint
 is given: speed does not depend on them. GFLOPs count multiply-adds as 2 FLOPs (convolutions, matrix
-products, attention; element-wise work is not counted). The data loader is profiled by
+products, attention; element-wise work is not counted). Two fp32 floors close the report: the step's FLOPs at
+the machine's matrix-product peak (torch.mm 1024^3), and a tighter one with every dense layer at torch.mm's
+speed on that layer's own shape (small products run well below the peak). The data loader is profiled by
 tracking/profile_train.py. Not a test: numbers depend on the machine and its load.
 """
 from __future__ import annotations
@@ -356,6 +358,56 @@ def matmul_peak_gflops(device: torch.device, n: int = 1024, calls: int = 10) -> 
     return 2 * n**3 / min(times) / 1e9
 
 
+def dense_layer_shapes(network: nn.Module, fn: Row) -> tuple[dict[tuple[int, int, int], int], int]:
+    """The matrix products the dense layers of `network` run in one call of `fn`, as {(M, K, N): count}
+    (Linear: rows x in -> out; Conv2d as im2col: output positions x in/groups * kernel -> out/groups, once
+    per group), and the FLOPs of the depthwise convolutions, which are not matrix products."""
+    shapes: dict[tuple[int, int, int], int] = {}
+    depthwise = [0]
+
+    def linear(module: nn.Linear, inputs: tuple, _output) -> None:
+        key = (inputs[0].numel() // module.in_features, module.in_features, module.out_features)
+        shapes[key] = shapes.get(key, 0) + 1
+
+    def conv(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
+        batch, _, h, w = output.shape
+        kernel = module.kernel_size[0] * module.kernel_size[1]
+        groups = module.groups
+        if groups > 1 and groups == module.in_channels:  # depthwise: a multiply-add per tap, no matrix product
+            depthwise[0] += 2 * batch * h * w * module.out_channels * kernel * module.in_channels // groups
+            return
+        key = (batch * h * w, module.in_channels // groups * kernel, module.out_channels // groups)
+        shapes[key] = shapes.get(key, 0) + groups
+
+    handles = [m.register_forward_hook(linear if isinstance(m, nn.Linear) else conv)
+               for m in network.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    try:
+        with torch.inference_mode():
+            fn()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes, depthwise[0]
+
+
+def shape_floor_ms(shapes: dict[tuple[int, int, int], int], device: torch.device, calls: int = 10) -> float:
+    """ms of the given matrix products at torch.mm's best speed on each shape here: what the dense layers cost
+    when every one runs as fast as this machine multiplies matrices of its size (small ones run slower)."""
+    total = 0.0
+    for (m, k, n), count in shapes.items():
+        a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+        torch.mm(a, b)
+        best = math.inf
+        for _ in range(calls):
+            sync(device)
+            start = time.perf_counter()
+            torch.mm(a, b)
+            sync(device)
+            best = min(best, time.perf_counter() - start)
+        total += count * best * 1e3
+    return total
+
+
 def build_params(args: argparse.Namespace) -> TrackerParams:
     """Tracker parameters with --opts applied (PRETRAINED is off: the tracker loads the checkpoint, if any)."""
     params = parameters(args.config, checkpoint=args.checkpoint, random_weights=args.checkpoint is None)
@@ -431,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     with torch.inference_mode():
         cache = network.encode_template([template], [anno])
     window = tracker_window(params)
+    window_dev = window.to(device) if window is not None else None
     frames, boxes = synthetic_sequence(8, size=tuple(args.frame_size), seed=0,
                                        box_size=(args.frame_size[0] // 8, args.frame_size[1] // 8))
 
@@ -443,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             info[lib] = __import__(lib).__version__
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
-    size_rows = model_table(network, search, cache, template, anno, window.to(device) if window is not None else None)
+    size_rows = model_table(network, search, cache, template, anno, window_dev)
 
     names = default_backends(device) if args.backend == "all" else [n.strip() for n in args.backend.split(",")]
     rows: dict[str, Row] = {}
@@ -463,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = dict(sorted(rows.items(), key=lambda kv: order.index(kv[0].split(", ", 1)[0])))
     if "pytorch" in labels:
         rows.update(part_rows(network, params, device, frames, boxes[0], search, cache,
-                              window.to(device) if window is not None else None))
+                              window_dev))
     latency = {name: summarize(t) for name, t in time_rows(rows, args.iters, args.warmup, device).items()}
 
     graph = {name: graph_parts(b, search, template, anno, max(args.iters, 5)) for name, b in loaded.items()
@@ -512,6 +565,14 @@ def main(argv: list[str] | None = None) -> int:
     notes.append(f"fp32 floor: the step's {size_rows[4]['gflops']:.2f} GFLOPs at this machine's fp32 matrix-product "
                  f"peak ({peak:.0f} GFLOP/s, torch.mm 1024^3) take {floor_ms:.1f} ms"
                  + (f" = {floor_ms / eager['median_ms']:.2f}x eager fp32" if eager else ""))
+    shapes, depthwise = dense_layer_shapes(network, lambda: select_box(network.track_step(search, cache), window_dev))
+    dense_gflops = sum(2 * m * k * n * c for (m, k, n), c in shapes.items()) / 1e9
+    rest_gflops = size_rows[4]["gflops"] - dense_gflops
+    shape_ms = shape_floor_ms(shapes, device) + 1e3 * rest_gflops / peak
+    notes.append(f"fp32 floor at the layers' shapes: the dense layers' {dense_gflops:.2f} GFLOPs at torch.mm's speed "
+                 f"on each layer's own shape, the other {rest_gflops:.2f} (attention, depthwise) at the peak: "
+                 f"{shape_ms:.1f} ms" + (f" = {shape_ms / eager['median_ms']:.2f}x eager fp32" if eager else "")
+                 + "; element-wise work (norms, activations) comes on top")
     for line in notes:
         print(line)
     if train is not None:
@@ -520,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         out = {"info": info, "model": size_rows, "parts": parts, "relation_head_fraction": budget, "latency": latency,
-               "ratios": table, "graph_parts": graph, "targets": notes, "skipped": skipped, "train": train}
+               "ratios": table, "graph_parts": graph, "dense_layer_shapes": [[*k, c] for k, c in shapes.items()],
+               "targets": notes, "skipped": skipped, "train": train}
         path = Path(args.json)
         atomic_write_bytes(path, json.dumps(out, indent=1).encode())
         print(f"\nsaved {path}")
