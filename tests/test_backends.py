@@ -186,16 +186,19 @@ def test_onnxruntime_threads_spin_only_on_free_cores_and_stop_after_each_run(mon
     assert base.usable_cores() >= 1
 
 
-@pytest.mark.parametrize("vnni", [False, True])
-def test_openvino_int8_recipe_follows_the_cpu_class(sequence, monkeypatch, vnni):
+@pytest.mark.parametrize(("vnni", "bf16"), [(False, False), (True, False), (True, True)])
+def test_openvino_int8_recipe_follows_the_cpu_class(sequence, monkeypatch, vnni, bf16):
     """Its recipe: every ConvNeXt product is a 1x1 convolution in the channels-first graph, quantised; the
-    head's convolutions stay f32; the relation module's linear layers are quantised only on CPUs with int8 dot
-    products (VNNI / AMX), where OpenVINO's int8 matrix products pay off. OpenVINO compiles and tracks with it."""
+    head's convolutions stay float; the relation module's linear layers (Gemm after pre-processing) are
+    quantised only on CPUs with int8 dot products (VNNI / AMX), where OpenVINO's int8 matrix products pay off,
+    and the attention's products of two activations never are. The float layers run in bf16 where the CPU
+    computes it natively. OpenVINO compiles and tracks with it."""
     import onnx
 
     from lib.test.tracker.backends import backend_revision
 
     monkeypatch.setattr(base, "has_vnni", lambda: vnni)
+    monkeypatch.setattr(base, "native_bf16", lambda: bf16)
     frames, boxes = sequence
     tracker = build_tracker("tiny", random_weights=True, device="cpu", backend="openvino_int8")
     network = tracker.tracker.network
@@ -203,6 +206,8 @@ def test_openvino_int8_recipe_follows_the_cpu_class(sequence, monkeypatch, vnni)
     recipe = "openvino_int8_vnni" if vnni else "openvino_int8"
     assert path.name == "step.channels_first.onnx" and path.parent.name.startswith(f"{recipe}-v")
     assert ("VNNI variant" in backend_revision("openvino_int8")) == vnni
+    assert ("float layers in bf16" in backend_revision("openvino_int8")) == bf16
+    assert network.config()["INFERENCE_PRECISION_HINT"] == ("bf16" if bf16 else "f32")
     assert backend_revision("onnx_int8") == f"int8 recipe v{quantize.QUANT_VERSION}"  # the same on both classes
     model = onnx.load(str(path))
     produced_by = {out: node.op_type for node in model.graph.node for out in node.output}
@@ -213,9 +218,12 @@ def test_openvino_int8_recipe_follows_the_cpu_class(sequence, monkeypatch, vnni)
     backbone, head = weight_sources("Conv", "/body/"), weight_sources("Conv", "/decoder/")
     assert len(backbone) >= 10 and set(backbone) == {"DequantizeLinear"}
     assert head and "DequantizeLinear" not in head
-    linear = [produced_by.get(i) for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and "/encoder/" in n.name
-              for i in n.input[:2]]
-    assert linear and ("DequantizeLinear" in linear) == vnni
+    linear = weight_sources("Gemm", "/encoder/blocks")  # qkv, proj, fc1, fc2 of each relation block
+    assert len(linear) == 4 * 2
+    assert set(linear) == {"DequantizeLinear"} if vnni else "DequantizeLinear" not in linear
+    attention = [produced_by.get(i) for n in model.graph.node if n.op_type == "MatMul" and "/attn/" in n.name
+                 for i in n.input[:2]]
+    assert attention and "DequantizeLinear" not in attention
     tracker.initialize(frames[0], boxes[0])
     box, score = tracker.track(frames[1])
     assert np.all(np.isfinite(box)) and 0.0 <= score <= 1.0

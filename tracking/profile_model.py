@@ -390,7 +390,7 @@ def dense_layer_shapes(network: nn.Module, fn: Row) -> tuple[dict[tuple[int, int
     return shapes, depthwise[0]
 
 
-def shape_floor_ms(shapes: dict[tuple[int, int, int], int], device: torch.device, calls: int = 10) -> float:
+def shape_floor_ms(shapes: dict[tuple[int, int, int], int], device: torch.device, calls: int = 20) -> float:
     """ms of the given matrix products at torch.mm's best speed on each shape here: what the dense layers cost
     when every one runs as fast as this machine multiplies matrices of its size (small ones run slower)."""
     total = 0.0
@@ -497,6 +497,12 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     size_rows = model_table(network, search, cache, template, anno, window_dev)
+    # the floors first, while no runtime's threads are about (they would share the cores with torch.mm)
+    peak = matmul_peak_gflops(device)
+    shapes, _ = dense_layer_shapes(network, lambda: select_box(network.track_step(search, cache), window_dev))
+    dense_gflops = sum(2 * m * k * n * c for (m, k, n), c in shapes.items()) / 1e9
+    rest_gflops = size_rows[4]["gflops"] - dense_gflops
+    shape_ms = shape_floor_ms(shapes, device) + 1e3 * rest_gflops / peak
 
     names = default_backends(device) if args.backend == "all" else [n.strip() for n in args.backend.split(",")]
     rows: dict[str, Row] = {}
@@ -559,16 +565,11 @@ def main(argv: list[str] | None = None) -> int:
                            [[part, f"{ms:.2f}", f"{pct:.1f}"] for part, ms, pct in g["parts"]]))
         print("kernels: " + ", ".join(f"{k} {pct:.0f}%" for k, _, pct in g["kernels"][:5]))
     notes = targets(table)
-    peak = matmul_peak_gflops(device)
     eager = latency.get("full tracker step, pytorch")
     floor_ms = 1e3 * size_rows[4]["gflops"] / peak
     notes.append(f"fp32 floor: the step's {size_rows[4]['gflops']:.2f} GFLOPs at this machine's fp32 matrix-product "
                  f"peak ({peak:.0f} GFLOP/s, torch.mm 1024^3) take {floor_ms:.1f} ms"
                  + (f" = {floor_ms / eager['median_ms']:.2f}x eager fp32" if eager else ""))
-    shapes, depthwise = dense_layer_shapes(network, lambda: select_box(network.track_step(search, cache), window_dev))
-    dense_gflops = sum(2 * m * k * n * c for (m, k, n), c in shapes.items()) / 1e9
-    rest_gflops = size_rows[4]["gflops"] - dense_gflops
-    shape_ms = shape_floor_ms(shapes, device) + 1e3 * rest_gflops / peak
     notes.append(f"fp32 floor at the layers' shapes: the dense layers' {dense_gflops:.2f} GFLOPs at torch.mm's speed "
                  f"on each layer's own shape, the other {rest_gflops:.2f} (attention, depthwise) at the peak: "
                  f"{shape_ms:.1f} ms" + (f" = {shape_ms / eager['median_ms']:.2f}x eager fp32" if eager else "")

@@ -16,8 +16,10 @@ interval of its mean paired AO diff ends no lower than -AO_LIMIT (-0.08); the re
 Same boxes, same verdict: the bootstrap is seeded. The fidelity bound is the sharp part: whole runs diverge
 after one different frame, so AO alone moves by +-0.03 on 20 sequences between backends of equal numerics.
 
-The table (backends.md, backends.json in --out) shows AO, the AO diff with its interval, the fidelity with
-its lower bound, the whole-run IoU with fp32, median ms per frame and the verdict with its reason. Each
+The table (backends.md, backends.json in --out) shows AO (the mean of the sequences' AOs, which the paired
+differences average; analysis_results.py pools the frames of all sequences, GOT-10k's way, so its AO can
+differ in the third decimal), the AO diff with its interval, the fidelity with its lower bound, the whole-run
+IoU with fp32, median ms per frame and the verdict with its reason. Each
 reduced-precision verdict is cached for this checkpoint, backend, recipe, library versions and CPU flags
 (`<cache_dir>/verdicts/`): backend 'auto' picks a reduced-precision backend only with a passing one.
 `make demo` runs it as a stage. --overwrite redoes the tracking runs (a rerun otherwise reuses them).
@@ -141,8 +143,9 @@ def _cell(value: float | None, fmt: str) -> str:
 
 def table(rows: list[dict]) -> str:
     """The markdown table of `rows`."""
-    lines = ["| backend | precision | AO | AO - fp32 [95% interval] | one-step IoU with fp32 [95% lower bound] "
-             "| run IoU with fp32 | median ms / frame | verdict |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| backend | precision | AO (mean of sequences) | AO - fp32 [95% interval] "
+             "| one-step IoU with fp32 [95% lower bound] | run IoU with fp32 | median ms / frame | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['backend']} | {r['precision']} | - | - | - | - | - | not run here: {r['skipped']} |")

@@ -29,7 +29,7 @@ AUTO_BACKENDS = ("auto", "auto_fp32")
 FP32_BACKENDS = ("pytorch", "onnx", "openvino")
 REDUCED_PRECISION_BACKENDS = ("pytorch_bf16", "onnx_int8", "openvino_int8", "openvino_bf16")
 
-QUANT_VERSION = "3"  # the int8 recipe (quantize.py): bump when it changes; cached int8 graphs are rebuilt
+QUANT_VERSION = "4"  # the int8 recipe (quantize.py): bump when it changes; cached int8 graphs are rebuilt
 # What else decides a backend's boxes besides config, weights and name: part of a results run's identity
 # (lib/test/results.py), so results of an older int8 recipe are never resumed into or mixed with new ones.
 BACKEND_REVISIONS = {"onnx_int8": f"int8 recipe v{QUANT_VERSION}", "openvino_int8": f"int8 recipe v{QUANT_VERSION}"}
@@ -48,11 +48,23 @@ def int8_recipe(name: str) -> str:
     return f"{name}_vnni" if name in VNNI_RECIPES and has_vnni() else name
 
 
+def int8_float_precision(name: str) -> str:
+    """The precision of the layers int8 backend `name` leaves unquantised on this CPU: 'bf16' for OpenVINO's
+    VNNI recipe where the CPU also computes bf16 natively (AVX-512 BF16 / AMX: the head and the attention run
+    faster there), else 'f32'."""
+    from lib.test.tracker.backends.base import native_bf16
+
+    return "bf16" if name.startswith("openvino") and int8_recipe(name) != name and native_bf16() else "f32"
+
+
 def backend_revision(name: str) -> str | None:
-    """What besides the name decides backend `name`'s boxes here (the int8 recipe, with its CPU variant), or None."""
+    """What besides the name decides backend `name`'s boxes here (the int8 recipe, with its CPU variant and the
+    precision of its float layers), or None."""
     revision = BACKEND_REVISIONS.get(name)
     if revision is not None and int8_recipe(name) != name:
         revision += ", VNNI variant"
+    if revision is not None and int8_float_precision(name) != "f32":
+        revision += f", float layers in {int8_float_precision(name)}"
     return revision
 
 
