@@ -22,7 +22,7 @@ autocast and torch.compile (mode reduce-overhead: CUDA graphs). Weights are rand
 is given: speed does not depend on them. GFLOPs count multiply-adds as 2 FLOPs (convolutions, matrix
 products, attention; element-wise work is not counted). Two fp32 floors close the report: the step's FLOPs at
 the machine's matrix-product peak (torch.mm 1024^3), and a tighter one with every dense layer at torch.mm's
-speed on that layer's own shape (small products run well below the peak). The data loader is profiled by
+speed on that layer's own shape (small products may run below the peak). The data loader is profiled by
 tracking/profile_train.py. Not a test: numbers depend on the machine and its load.
 """
 from __future__ import annotations
@@ -392,7 +392,7 @@ def dense_layer_shapes(network: nn.Module, fn: Row) -> tuple[dict[tuple[int, int
 
 def shape_floor_ms(shapes: dict[tuple[int, int, int], int], device: torch.device, calls: int = 20) -> float:
     """ms of the given matrix products at torch.mm's best speed on each shape here: what the dense layers cost
-    when every one runs as fast as this machine multiplies matrices of its size (small ones run slower)."""
+    when every one runs as fast as this machine multiplies matrices of its size (small ones may run slower)."""
     total = 0.0
     for (m, k, n), count in shapes.items():
         a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
@@ -571,8 +571,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"peak ({peak:.0f} GFLOP/s, torch.mm 1024^3) take {floor_ms:.1f} ms"
                  + (f" = {floor_ms / eager['median_ms']:.2f}x eager fp32" if eager else ""))
     notes.append(f"fp32 floor at the layers' shapes: the dense layers' {dense_gflops:.2f} GFLOPs at torch.mm's speed "
-                 f"on each layer's own shape, the other {rest_gflops:.2f} (attention, depthwise) at the peak: "
-                 f"{shape_ms:.1f} ms" + (f" = {shape_ms / eager['median_ms']:.2f}x eager fp32" if eager else "")
+                 f"on each layer's own shape, the other {rest_gflops:.2f} (attention, depthwise, similarity map) at "
+                 f"the peak: {shape_ms:.1f} ms"
+                 + (f" = {shape_ms / eager['median_ms']:.2f}x eager fp32" if eager else "")
                  + "; element-wise work (norms, activations) comes on top")
     for line in notes:
         print(line)
