@@ -343,19 +343,24 @@ def default_backends(device: torch.device) -> list[str]:
     return [*FP32_BACKENDS, *REDUCED_PRECISION_BACKENDS]
 
 
-def matmul_peak_gflops(device: torch.device, n: int = 1024, calls: int = 10) -> float:
-    """This device's fp32 matrix-product rate (GFLOP/s, torch.mm n x n x n, torch's threads): the ceiling of a
-    step that is mostly matrix products, so `step GFLOPs / peak` is the fastest an fp32 step can be here."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def best_mm_seconds(m: int, k: int, n: int, device: torch.device, calls: int) -> float:
+    """The fastest of `calls` timed torch.mm calls of an (m x k) by (k x n) fp32 product (after one untimed)."""
+    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
     torch.mm(a, b)
-    times = []
+    best = math.inf
     for _ in range(calls):
         sync(device)
         start = time.perf_counter()
         torch.mm(a, b)
         sync(device)
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / min(times) / 1e9
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_peak_gflops(device: torch.device, n: int = 1024, calls: int = 10) -> float:
+    """This device's fp32 matrix-product rate (GFLOP/s, torch.mm n x n x n, torch's threads): the ceiling of a
+    step that is mostly matrix products, so `step GFLOPs / peak` is the fastest an fp32 step can be here."""
+    return 2 * n**3 / best_mm_seconds(n, n, n, device, calls) / 1e9
 
 
 def dense_layer_shapes(network: nn.Module, fn: Row) -> tuple[dict[tuple[int, int, int], int], int]:
@@ -393,19 +398,7 @@ def dense_layer_shapes(network: nn.Module, fn: Row) -> tuple[dict[tuple[int, int
 def shape_floor_ms(shapes: dict[tuple[int, int, int], int], device: torch.device, calls: int = 20) -> float:
     """ms of the given matrix products at torch.mm's best speed on each shape here: what the dense layers cost
     when every one runs as fast as this machine multiplies matrices of its size (small ones may run slower)."""
-    total = 0.0
-    for (m, k, n), count in shapes.items():
-        a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
-        torch.mm(a, b)
-        best = math.inf
-        for _ in range(calls):
-            sync(device)
-            start = time.perf_counter()
-            torch.mm(a, b)
-            sync(device)
-            best = min(best, time.perf_counter() - start)
-        total += count * best * 1e3
-    return total
+    return sum(count * best_mm_seconds(m, k, n, device, calls) * 1e3 for (m, k, n), count in shapes.items())
 
 
 def build_params(args: argparse.Namespace) -> TrackerParams:

@@ -63,8 +63,9 @@ def backend_revision(name: str) -> str | None:
     revision = BACKEND_REVISIONS.get(name)
     if revision is not None and int8_recipe(name) != name:
         revision += ", VNNI variant"
-    if revision is not None and int8_float_precision(name) != "f32":
-        revision += f", float layers in {int8_float_precision(name)}"
+    precision = int8_float_precision(name) if revision is not None else "f32"
+    if precision != "f32":
+        revision += f", float layers in {precision}"
     return revision
 
 
